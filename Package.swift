@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Berth",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The virtual-host file: YAML in, validated plain values out (no NIO).
+        .target(
+            name: "BerthConfig",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Linux calls Swift cannot import directly (openat2).
+        .target(name: "CBerthSystem"),
+        // Mapping request paths to files under a site's root: preconditions, ranges, MIME,
+        // index, listing, precompressed sidecars. Knows no YAML and no sockets.
+        .target(
+            name: "BerthStatic",
+            dependencies: ["CBerthSystem", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Sockets, HTTP/1.1, host and path routing, limits, timeouts, access log.
+        .target(
+            name: "BerthServer",
+            dependencies: [
+                "BerthConfig",
+                "BerthStatic",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "berth",
+            dependencies: [
+                "BerthConfig",
+                "BerthServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic"]),
+        .testTarget(
+            name: "BerthServerTests",
+            dependencies: [
+                "BerthServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Starts the real `berth` binary on temporary config files and talks to it over sockets.
+        .testTarget(name: "BerthEndToEndTests", dependencies: ["berth"]),
+    ]
+)

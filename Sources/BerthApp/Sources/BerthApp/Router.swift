@@ -1,0 +1,178 @@
+/// Routes requests to handlers by method and path.
+///
+/// Patterns are paths whose segments are literals, `:name` parameters (one segment) or a final
+/// `*` (or `*name`) that matches the rest of the path, possibly nothing:
+///
+/// ```swift
+/// var router = Router()
+/// router.get("/notes") { _ in try .json(store.all()) }
+/// router.get("/notes/:id") { request in try .json(store.note(request.parameters.int("id"))) }
+/// router.get("/files/*") { request in .file(root + "/" + request.parameters.tail!) }
+/// ```
+///
+/// A literal segment beats a parameter, which beats a wildcard; when the most specific match
+/// has no handler for the method, less specific ones are tried. A path that matches only with
+/// other methods gets 405 with `Allow` (RFC 9110 §15.5.6), no match at all gets 404. `HEAD` uses
+/// the `GET` handler unless one is registered, and `OPTIONS` answers with `Allow`. Empty
+/// segments are ignored, so `/notes/` is `/notes`. Segments are percent-decoded before matching.
+public struct Router: Sendable {
+    /// Answers one request.
+    public typealias Handler = @Sendable (Request) async throws -> Response
+
+    private struct Route: Sendable {
+        let pattern: String
+        let parameterNames: [String]
+        let wildcardName: String?
+        let handler: Handler
+    }
+
+    private struct Node: Sendable {
+        var literals: [String: Int] = [:]
+        var parameter: Int?
+        var handlers: [Request.Method: Route] = [:]
+        var wildcard: [Request.Method: Route] = [:]
+    }
+
+    private var nodes = [Node()]
+
+    /// No routes.
+    public init() {}
+
+    /// Registers `handler` for `method` on `pattern`. Registering the same method and pattern
+    /// twice, or a `*` that is not last, is a programming error.
+    public mutating func on(_ method: Request.Method, _ pattern: String, use handler: @escaping Handler) {
+        var node = 0
+        var parameterNames: [String] = []
+        var wildcardName: String?
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true)
+        for (position, segment) in segments.enumerated() {
+            if segment.hasPrefix("*") {
+                precondition(position == segments.count - 1, "route \(pattern): `*` must be the last segment")
+                wildcardName = segment.count > 1 ? String(segment.dropFirst()) : nil
+            } else if segment.hasPrefix(":") {
+                precondition(segment.count > 1, "route \(pattern): a parameter needs a name after `:`")
+                parameterNames.append(String(segment.dropFirst()))
+                if let next = nodes[node].parameter {
+                    node = next
+                } else {
+                    nodes.append(Node())
+                    nodes[node].parameter = nodes.count - 1
+                    node = nodes.count - 1
+                }
+            } else {
+                let literal = String(segment)
+                if let next = nodes[node].literals[literal] {
+                    node = next
+                } else {
+                    nodes.append(Node())
+                    nodes[node].literals[literal] = nodes.count - 1
+                    node = nodes.count - 1
+                }
+            }
+        }
+        let route = Route(pattern: "\(method) \(pattern)", parameterNames: parameterNames,
+                          wildcardName: wildcardName, handler: handler)
+        if segments.last?.hasPrefix("*") == true {
+            precondition(nodes[node].wildcard[method] == nil, "route \(method) \(pattern) is registered twice")
+            nodes[node].wildcard[method] = route
+        } else {
+            precondition(nodes[node].handlers[method] == nil, "route \(method) \(pattern) is registered twice")
+            nodes[node].handlers[method] = route
+        }
+    }
+
+    /// Registers a `GET` route (which also answers `HEAD`).
+    public mutating func get(_ pattern: String, use handler: @escaping Handler) { on(.get, pattern, use: handler) }
+    /// Registers a `POST` route.
+    public mutating func post(_ pattern: String, use handler: @escaping Handler) { on(.post, pattern, use: handler) }
+    /// Registers a `PUT` route.
+    public mutating func put(_ pattern: String, use handler: @escaping Handler) { on(.put, pattern, use: handler) }
+    /// Registers a `PATCH` route.
+    public mutating func patch(_ pattern: String, use handler: @escaping Handler) { on(.patch, pattern, use: handler) }
+    /// Registers a `DELETE` route.
+    public mutating func delete(_ pattern: String, use handler: @escaping Handler) { on(.delete, pattern, use: handler) }
+
+    /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
+    public func respond(to request: Request) async throws -> Response {
+        let segments = request.path.utf8
+            .split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+            .map { PercentDecoding.decode($0, plusIsSpace: false) }
+        var chosen: (route: Route, captured: [String], tail: String?)?
+        var allowed: Set<Request.Method> = []
+        var captured: [String] = []
+        _ = walk(0, 0, segments, &captured) { handlers, captured, tail in
+            if let route = handlers[request.method]
+                ?? (request.method == .head ? handlers[.get] : nil) {
+                chosen = (route, captured, tail)
+                return true
+            }
+            allowed.formUnion(handlers.keys)
+            return false
+        }
+        guard let (route, values, tail) = chosen else {
+            if allowed.isEmpty { return .text("Not Found\n", status: .notFound) }
+            if allowed.contains(.get) { allowed.insert(.head) }
+            let allow = Self.ordered(allowed).map(\.rawValue).joined(separator: ", ")
+            if request.method == .options {
+                return Response(status: .noContent, headers: Headers([("Allow", allow)]))
+            }
+            var response = Response.text("Method Not Allowed\n", status: .methodNotAllowed)
+            response.headers["Allow"] = allow
+            return response
+        }
+        var routed = request
+        for (name, value) in zip(route.parameterNames, values) {
+            routed.parameters.append(name, value)
+        }
+        if let tail {
+            routed.parameters.append("*", tail)
+            if let name = route.wildcardName { routed.parameters.append(name, tail) }
+        }
+        RouteNote.current?.route = route.pattern
+        return try await route.handler(routed)
+    }
+
+    /// Visits every route endpoint matching `segments[depth...]`, most specific first, until
+    /// `visit` returns true.
+    private func walk(
+        _ index: Int, _ depth: Int, _ segments: [String], _ captured: inout [String],
+        _ visit: ([Request.Method: Route], [String], String?) -> Bool
+    ) -> Bool {
+        let node = nodes[index]
+        if depth == segments.count {
+            if !node.handlers.isEmpty, visit(node.handlers, captured, nil) { return true }
+        } else {
+            let segment = segments[depth]
+            if let next = node.literals[segment], walk(next, depth + 1, segments, &captured, visit) {
+                return true
+            }
+            if let next = node.parameter {
+                captured.append(segment)
+                let found = walk(next, depth + 1, segments, &captured, visit)
+                captured.removeLast()
+                if found { return true }
+            }
+        }
+        if !node.wildcard.isEmpty {
+            let tail = segments[depth...].joined(separator: "/")
+            if visit(node.wildcard, captured, tail) { return true }
+        }
+        return false
+    }
+
+    private static let usualOrder: [Request.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+
+    private static func ordered(_ methods: Set<Request.Method>) -> [Request.Method] {
+        usualOrder.filter(methods.contains)
+            + methods.subtracting(usualOrder).sorted { $0.rawValue < $1.rawValue }
+    }
+}
+
+/// Where ``Router`` writes the pattern it matched, so the server can name the route in logs
+/// and metrics without the app's help.
+final class RouteNote: @unchecked Sendable {
+    /// Written by the router on the request's task, read by the host after the app returned.
+    var route: String?
+
+    @TaskLocal static var current: RouteNote?
+}

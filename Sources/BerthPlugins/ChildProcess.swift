@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs another program with `posix_spawn` and collects what it prints.
+///
+/// `posix_spawn` rather than `fork`: the server is multi-threaded, and only exec-ing at once is
+/// safe there. The child gets no descriptor of the server's but its own stdout and stderr (both
+/// one pipe), `/dev/null` as stdin, and default signal dispositions, since the server ignores
+/// SIGPIPE and a probe or build should not inherit that.
+enum ChildProcess {
+    /// How the child ended.
+    enum Termination: Equatable, CustomStringConvertible {
+        /// It exited with this status.
+        case exited(Int32)
+        /// A signal killed it.
+        case signaled(Int32)
+        /// It ran longer than allowed and was killed.
+        case timedOut
+
+        var description: String {
+            switch self {
+            case .exited(let status): return "exit status \(status)"
+            case .signaled(let signal): return "killed by signal \(signal)"
+            case .timedOut: return "timed out"
+            }
+        }
+    }
+
+    struct SpawnError: Error {
+        let message: String
+    }
+
+    /// Runs `arguments` (the first is the program; without a `/` it is looked up in PATH),
+    /// handing each chunk of output to `onOutput`, and waits for it to end.
+    static func run(
+        _ arguments: [String],
+        timeoutSeconds: Int? = nil,
+        onOutput: ([UInt8]) -> Void
+    ) throws(SpawnError) -> Termination {
+        precondition(!arguments.isEmpty, "a child process needs a program")
+        var pipeEnds: [Int32] = [-1, -1]
+        guard pipe2(&pipeEnds, O_CLOEXEC) == 0 else {
+            throw SpawnError(message: "pipe: \(LibraryFileCheck.errorText())")
+        }
+        let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
+        posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var allSignals = sigset_t()
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        close(writeEnd)
+        guard spawned == 0 else {
+            close(readEnd)
+            throw SpawnError(message: "\(arguments[0]): \(LibraryFileCheck.errorText(spawned))")
+        }
+
+        let deadline = timeoutSeconds.map { monotonicSeconds() + Double($0) }
+        var timedOut = false
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        reading: while true {
+            if let deadline {
+                let remaining = deadline - monotonicSeconds()
+                var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&poller, 1, Int32(max(0, min(remaining, 60)) * 1000))
+                if ready == 0 {
+                    if remaining <= 0 { timedOut = true; break reading }
+                    continue
+                }
+                if ready < 0 && errno == EINTR { continue }
+            }
+            let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                onOutput(Array(buffer[0..<count]))
+            } else if count == 0 || errno != EINTR {
+                break
+            }
+        }
+        close(readEnd)
+        if timedOut { kill(pid, SIGKILL) }
+
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if timedOut { return .timedOut }
+        // The W* macros are not importable; this is their glibc definition.
+        let signal = status & 0x7F
+        return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+}

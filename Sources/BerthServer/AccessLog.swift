@@ -1,0 +1,142 @@
+import BerthConfig
+import Foundation
+import Synchronization
+
+/// One line of the access log, filled in as a request is answered.
+struct AccessRecord: Sendable {
+    var remoteAddress: String
+    var startedAt: ContinuousClock.Instant
+    var wallClock: Date
+    var method: String
+    var uri: String
+    var version: String
+    var host: String
+    var status: Int
+    var bodyBytes: Int64
+    var referer: String?
+    var userAgent: String?
+}
+
+/// Appends access records to a file or a standard stream, one `write(2)` per line, so
+/// concurrent event loops never interleave partial lines and a crash loses at most the
+/// line being written. SIGUSR1 handling reopens the file (log rotation).
+final class AccessLog: Sendable {
+    let destination: LogDestination
+    let format: AccessLogFormat
+    private let descriptor: Mutex<Int32>
+
+    init(destination: LogDestination, format: AccessLogFormat) throws {
+        self.destination = destination
+        self.format = format
+        self.descriptor = Mutex(try Self.open(destination))
+    }
+
+    deinit {
+        let fd = self.descriptor.withLock { $0 }
+        if fd > 2 { close(fd) }
+    }
+
+    private static func open(_ destination: LogDestination) throws -> Int32 {
+        switch destination {
+        case .standardOutput: return STDOUT_FILENO
+        case .standardError, .off: return STDERR_FILENO
+        case .file(let path):
+            let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            if fd < 0 {
+                throw LogFileError(path: path, reason: String(cString: strerror(errno)))
+            }
+            return fd
+        }
+    }
+
+    /// Reopens a log file after it was moved away by log rotation.
+    func reopen() throws {
+        guard case .file = self.destination else { return }
+        let fresh = try Self.open(self.destination)
+        let old = self.descriptor.withLock { fd in
+            let old = fd
+            fd = fresh
+            return old
+        }
+        if old > 2 { close(old) }
+    }
+
+    func append(_ record: AccessRecord) {
+        var line = self.format == .json ? Self.json(record) : Self.combined(record)
+        line.append("\n")
+        self.descriptor.withLock { fd in
+            var utf8 = line.utf8CString.dropLast()  // without the NUL
+            _ = utf8.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
+        }
+    }
+
+    private static let timeFormatter: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "dd/MMM/yyyy:HH:mm:ss Z"
+        return formatter
+    }()
+
+    /// The NCSA combined format nginx and Apache write by default.
+    static func combined(_ r: AccessRecord) -> String {
+        let time = Self.timeFormatter.string(from: r.wallClock)
+        let request = "\(r.method) \(r.uri) \(r.version)"
+        return "\(r.remoteAddress) - - [\(time)] \"\(escape(request))\" \(r.status) \(r.bodyBytes) \"\(escape(r.referer ?? "-"))\" \"\(escape(r.userAgent ?? "-"))\" \(escape(r.host))"
+    }
+
+    static func json(_ r: AccessRecord) -> String {
+        let elapsed = ContinuousClock.now - r.startedAt
+        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let fields: [(String, String)] = [
+            ("time", jsonString(ISO8601DateFormatter().string(from: r.wallClock))),
+            ("remote", jsonString(r.remoteAddress)),
+            ("host", jsonString(r.host)),
+            ("method", jsonString(r.method)),
+            ("uri", jsonString(r.uri)),
+            ("version", jsonString(r.version)),
+            ("status", String(r.status)),
+            ("bytes", String(r.bodyBytes)),
+            ("referer", r.referer.map(jsonString) ?? "null"),
+            ("user_agent", r.userAgent.map(jsonString) ?? "null"),
+            ("duration_ms", String(format: "%.3f", millis)),
+        ]
+        return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// Request data is attacker-controlled: quotes, backslashes and control bytes are
+    /// escaped so a line can never be forged or split.
+    private static func escape(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\x%02X", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
+                out += String(format: "\\u%04X", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+struct LogFileError: Error, CustomStringConvertible {
+    var path: String
+    var reason: String
+    var description: String { "cannot open log file '\(self.path)': \(self.reason)" }
+}

@@ -1,0 +1,278 @@
+import NIOCore
+
+/// What the request handler tells the timeout handler about a connection's progress.
+/// Sent as outbound user events, which travel from the request handler towards the socket.
+enum ConnectionProgress: Sendable, Equatable {
+    /// A complete request head was parsed: header reading is over.
+    case requestHeadReceived(expectsBody: Bool)
+    /// The request body was read to its end (or is being discarded).
+    case requestBodyComplete
+    /// The response was handed to the socket; the connection may idle until the next request.
+    case responseComplete
+    /// Close after a response that left unread request bytes behind: shut down our side,
+    /// drain what the client still sends for a moment, then close. Closing at once would
+    /// make the kernel answer those bytes with a reset, which can destroy the response
+    /// before the client reads it.
+    case closeAfterDraining
+}
+
+/// The timers of one connection, and the size of a request head still being read, as a
+/// plain state machine (no I/O), so every transition is testable without sockets.
+///
+/// - idle: waiting for the first byte of a request; `idle_timeout` closes silently.
+/// - readingHead: bytes arrived but the head is incomplete; `header_timeout` runs from the
+///   first byte, so a client trickling one byte a second is cut off when it expires.
+/// - readingBody: `body_timeout` runs between body reads.
+/// - busy: the server owns the connection (handler working, response being written).
+///
+/// The HTTP parser bounds header fields but not the request line, so an endless request
+/// line is cut off here: 414 while no line end was seen, 431 past the whole head budget.
+struct ConnectionGuardState: Sendable {
+    enum Phase: Equatable, Sendable { case idle, readingHead, readingBody, busy, draining }
+
+    /// How long a closing connection keeps reading (and dropping) what the client sends.
+    static let drainTime = TimeAmount.seconds(2)
+
+    enum Action: Equatable, Sendable {
+        case none
+        /// Cancel the running timer and start one of this length.
+        case arm(TimeAmount)
+        case cancel
+    }
+
+    enum Expiry: Equatable, Sendable {
+        /// Close without a response: nothing was asked.
+        case closeSilently
+        /// Answer 408 Request Timeout, then close.
+        case requestTimeout
+    }
+
+    enum HeadVerdict: Equatable, Sendable {
+        case withinLimits
+        case requestLineTooLong
+        case headTooLarge
+    }
+
+    let headerTimeout: TimeAmount
+    let bodyTimeout: TimeAmount
+    let idleTimeout: TimeAmount
+    let maxRequestLineBytes: Int
+    let maxHeadBytes: Int
+    private(set) var phase: Phase = .idle
+    private var headBytes = 0
+    private var sawLineEnd = false
+
+    init(headerTimeout: TimeAmount, bodyTimeout: TimeAmount, idleTimeout: TimeAmount, maxRequestLineBytes: Int = .max, maxHeadBytes: Int = .max) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.idleTimeout = idleTimeout
+        self.maxRequestLineBytes = maxRequestLineBytes
+        self.maxHeadBytes = maxHeadBytes
+    }
+
+    /// Whether a head-in-progress must be scanned for its first line end.
+    var needsLineEndScan: Bool { self.phase == .readingHead && !self.sawLineEnd }
+
+    /// Called before a read is handed to the parser: a request line that has no end yet and
+    /// would exceed its limit with these bytes is refused before the parser buffers them.
+    func requestLineOverflows(adding bytes: Int, sawLineEnd: Bool) -> Bool {
+        self.phase == .readingHead && !self.sawLineEnd && !sawLineEnd && self.headBytes + bytes > self.maxRequestLineBytes
+    }
+
+    /// Called after a read was handed to the parser: if the head is still incomplete, has
+    /// it outgrown the limits?
+    mutating func headProgress(bytes: Int, sawLineEnd: Bool) -> HeadVerdict {
+        guard self.phase == .readingHead else { return .withinLimits }
+        self.headBytes += bytes
+        if sawLineEnd { self.sawLineEnd = true }
+        if !self.sawLineEnd && self.headBytes > self.maxRequestLineBytes { return .requestLineTooLong }
+        if self.headBytes > self.maxHeadBytes { return .headTooLarge }
+        return .withinLimits
+    }
+
+    mutating func connectionStarted() -> Action {
+        self.phase = .idle
+        return .arm(self.idleTimeout)
+    }
+
+    mutating func bytesRead() -> Action {
+        switch self.phase {
+        case .draining:
+            return .none
+        case .idle:
+            self.phase = .readingHead
+            self.headBytes = 0
+            self.sawLineEnd = false
+            return .arm(self.headerTimeout)
+        case .readingBody:
+            return .arm(self.bodyTimeout)
+        case .readingHead, .busy:
+            return .none
+        }
+    }
+
+    mutating func progress(_ event: ConnectionProgress) -> Action {
+        switch event {
+        case .requestHeadReceived(let expectsBody):
+            if expectsBody {
+                self.phase = .readingBody
+                return .arm(self.bodyTimeout)
+            }
+            self.phase = .busy
+            return .cancel
+        case .requestBodyComplete:
+            guard self.phase == .readingBody else { return .none }
+            self.phase = .busy
+            return .cancel
+        case .responseComplete:
+            // A pipelined head may already be buffered; it will move us on again at once.
+            self.phase = .idle
+            return .arm(self.idleTimeout)
+        case .closeAfterDraining:
+            self.phase = .draining
+            return .arm(Self.drainTime)
+        }
+    }
+
+    func expired() -> Expiry {
+        switch self.phase {
+        case .idle, .busy, .draining: return .closeSilently
+        case .readingHead, .readingBody: return .requestTimeout
+        }
+    }
+}
+
+/// Enforces the header, body and idle timeouts of a connection and the size of a request
+/// head in progress. Sits next to the socket so it sees raw bytes before the HTTP decoder.
+final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var state: ConnectionGuardState
+    private var timer: Scheduled<Void>?
+    private var timerGeneration = 0
+    private var rejected = false
+
+    init(limits: ConnectionLimits) {
+        self.state = ConnectionGuardState(
+            headerTimeout: limits.headerTimeout,
+            bodyTimeout: limits.bodyTimeout,
+            idleTimeout: limits.idleTimeout,
+            // The request line carries method and version besides the target.
+            maxRequestLineBytes: limits.uriBytes + 64,
+            maxHeadBytes: limits.uriBytes + limits.headerBytes + 1024
+        )
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { self.perform(self.state.connectionStarted(), context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.perform(self.state.connectionStarted(), context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timer = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timer = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if self.state.phase == .draining { return }
+        self.perform(self.state.bytesRead(), context: context)
+        let buffer = self.unwrapInboundIn(data)
+        let count = buffer.readableBytes
+        let sawLineEnd = self.state.needsLineEndScan && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
+        if self.state.requestLineOverflows(adding: count, sawLineEnd: sawLineEnd) {
+            self.reject("414 URI Too Long", context: context)
+            return
+        }
+        // The parser runs synchronously inside this call; a head it completes moves the
+        // state out of readingHead before the size check below.
+        context.fireChannelRead(data)
+        switch self.state.headProgress(bytes: count, sawLineEnd: sawLineEnd) {
+        case .withinLimits:
+            break
+        case .requestLineTooLong:
+            self.reject("414 URI Too Long", context: context)
+        case .headTooLarge:
+            self.reject("431 Request Header Fields Too Large", context: context)
+        }
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let progress = event as? ConnectionProgress {
+            if self.state.phase == .draining { return }
+            self.perform(self.state.progress(progress), context: context)
+            if progress == .closeAfterDraining {
+                context.close(mode: .output, promise: nil)
+            }
+            promise?.succeed()
+            return
+        }
+        context.triggerUserOutboundEvent(event, promise: promise)
+    }
+
+    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            return
+        case .cancel:
+            self.timer?.cancel()
+            self.timer = nil
+        case .arm(let amount):
+            self.timer?.cancel()
+            self.timerGeneration &+= 1
+            let generation = self.timerGeneration
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            self.timer = context.eventLoop.scheduleTask(in: amount) {
+                let (handler, context) = loopBound.value
+                guard handler.timerGeneration == generation else { return }
+                handler.timerFired(context: context)
+            }
+        }
+    }
+
+    private func timerFired(context: ChannelHandlerContext) {
+        self.timer = nil
+        switch self.state.expired() {
+        case .closeSilently:
+            context.close(promise: nil)
+        case .requestTimeout:
+            self.reject("408 Request Timeout", context: context)
+        }
+    }
+
+    /// Written below the HTTP encoder: the parser is mid-message, so a complete,
+    /// self-contained response followed by a close is the only safe thing to send.
+    private func reject(_ statusLine: String, context: ChannelHandlerContext) {
+        guard context.channel.isActive, !self.rejected else { return }
+        self.rejected = true
+        self.timer?.cancel()
+        let body = statusLine + "\n"
+        let response = "HTTP/1.1 \(statusLine)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let buffer = context.channel.allocator.buffer(string: response)
+        context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in
+            self.perform(self.state.progress(.closeAfterDraining), context: context)
+            context.close(mode: .output, promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // The client finished sending while we drain: nothing is left to protect.
+        if self.state.phase == .draining, event is ChannelEvent, case .inputClosed = event as! ChannelEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

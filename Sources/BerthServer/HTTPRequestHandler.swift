@@ -1,0 +1,368 @@
+import BerthConfig
+import BerthStatic
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Answers the requests of one HTTP/1.1 connection: checks the head, finds the host and the
+/// path route, and runs its handler. Sits behind `HTTPServerPipelineHandler`, so it sees one
+/// request at a time and pipelined responses leave in order.
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        /// The response is decided (or sent); request body bytes are read and dropped.
+        case discardingBody
+        /// The response is decided but waits for the end of the request body, so that a
+        /// malformed body (a bad chunk size) is still answered with 400.
+        case answeringAfterBody(() -> Void)
+        /// The request body streams to an app.
+        case streamingToApp(AppExchange)
+        /// A fatal error was answered; the connection is closing.
+        case closing
+    }
+
+    let generation: SiteGeneration
+    private var state = State.idle
+    private var date = DateHeader()
+    private var bodyBytes = 0
+    private var keepAlive = true
+    private var isHead = false
+    /// The request being answered, kept for the access log line.
+    private var current: (head: HTTPRequestHead, startedAt: ContinuousClock.Instant, host: String)?
+    private var remoteAddress = "-"
+    private var accessLog: AccessLog?
+
+    init(generation: SiteGeneration) {
+        self.generation = generation
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.captureRemoteAddress(context: context)
+        context.fireChannelActive()
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.captureRemoteAddress(context: context)
+    }
+
+    private func captureRemoteAddress(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress?.ipAddress {
+            self.remoteAddress = address
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.receivedHead(head, context: context)
+        case .body(let chunk):
+            self.receivedBody(chunk, context: context)
+        case .end:
+            self.receivedEnd(context: context)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .streamingToApp(let exchange) = self.state {
+            exchange.connectionClosed()
+        }
+        self.state = .closing
+        context.fireChannelInactive()
+    }
+
+    // MARK: - Request parts
+
+    private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        self.bodyBytes = 0
+        self.keepAlive = head.isKeepAlive
+        self.isHead = head.method == .HEAD
+        self.accessLog = self.generation.accessLog
+        self.current = (head, .now, "-")
+
+        let accepted: RequestHeadCheck.Accepted
+        switch RequestHeadCheck.check(head, limits: self.generation.limits) {
+        case .success(let value):
+            accepted = value
+        case .failure(let rejected):
+            self.progress(.requestHeadReceived(expectsBody: false), context: context)
+            self.generation.logger.debug(
+                "request rejected",
+                metadata: ["http.status": "\(rejected.status.code)", "http.reason": "\(rejected.reason)", "net.peer": "\(self.remoteAddress)"]
+            )
+            if rejected.mustClose { self.keepAlive = false }
+            self.sendError(rejected.status, route: nil, context: context)
+            self.state = rejected.mustClose ? .closing : .discardingBody
+            return
+        }
+
+        guard let host = self.generation.hosts.host(for: accepted.authority) else {
+            self.answer(accepted, context: context) { $0.sendError(.misdirectedRequest, route: nil, context: $1) }
+            return
+        }
+        self.current?.host = host.name
+        self.accessLog = host.accessLog ?? self.generation.accessLog
+        let path = accepted.target.path
+        guard let route = host.route(for: path) else {
+            self.answer(accepted, context: context) { $0.sendError(.notFound, route: nil, context: $1) }
+            return
+        }
+
+        switch route.handler {
+        case .app(let endpoint):
+            self.startApp(endpoint, head: head, accepted: accepted, host: host, route: route, context: context)
+        case .staticFiles(let site, let fallback):
+            // Files answer GET and HEAD only; other methods belong to the fallback app when
+            // there is one, whether or not a file matches (Caddy's file_server does the same).
+            if head.method != .GET && head.method != .HEAD {
+                if let fallback {
+                    self.startApp(fallback, head: head, accepted: accepted, host: host, route: route, context: context)
+                } else {
+                    self.answer(accepted, context: context) { $0.sendError(.methodNotAllowed, route: route, context: $1) }
+                }
+                return
+            }
+            let request = StaticRequest(
+                method: head.method.rawValue,
+                path: route.remainder(of: path),
+                originalPath: path,
+                query: accepted.target.query,
+                headers: StaticRequestHeaders(head.headers)
+            )
+            switch site.respond(to: request) {
+            case .response(let response):
+                self.answer(accepted, context: context) {
+                    $0.send(status: response.status, headers: response.headers, body: response.body, route: route, context: $1)
+                }
+            case .notFound:
+                if let fallback {
+                    self.startApp(fallback, head: head, accepted: accepted, host: host, route: route, context: context)
+                } else {
+                    self.answer(accepted, context: context) { $0.sendError(.notFound, route: route, context: $1) }
+                }
+            }
+        case .redirect(let redirect):
+            let location = Self.redirectLocation(redirect, route: route, target: accepted.target)
+            self.answer(accepted, context: context) { handler, context in
+                let body = BuiltInErrorPage.body(for: HTTPResponseStatus(statusCode: redirect.status), allocator: context.channel.allocator)
+                handler.send(
+                    status: redirect.status,
+                    headers: [("Location", location), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(body.readableBytes))],
+                    body: handler.isHead ? .empty : .bytes(body),
+                    route: route,
+                    context: context
+                )
+            }
+        }
+    }
+
+    /// With `keep_path`, the part of the path below the route's prefix and the query are
+    /// appended to the target.
+    static func redirectLocation(_ redirect: RedirectConfig, route: PathRoute, target: RequestTarget) -> String {
+        var location = redirect.target
+        guard redirect.keepPath else { return location }
+        let rest = route.remainder(of: target.path)
+        if location.hasSuffix("/") && rest.hasPrefix("/") {
+            location += rest.dropFirst()
+        } else if !(rest == "/" && !target.path.hasSuffix("/")) {
+            location += rest
+        }
+        if let query = target.query { location += "?" + query }
+        return location
+    }
+
+    /// Runs `respond` now, or after the request body when one is coming: a malformed body
+    /// must still get its 400, and the next pipelined request starts after this body.
+    /// A client waiting for 100 Continue is answered at once instead, and since it may then
+    /// never send its body, the connection closes after the response (RFC 9110 §10.1.1).
+    private func answer(
+        _ accepted: RequestHeadCheck.Accepted, context: ChannelHandlerContext,
+        _ respond: @escaping (HTTPRequestHandler, ChannelHandlerContext) -> Void
+    ) {
+        self.progress(.requestHeadReceived(expectsBody: accepted.expectsBody), context: context)
+        if accepted.expectsBody && !accepted.expectsContinue {
+            self.state = .answeringAfterBody { respond(self, context) }
+        } else {
+            if accepted.expectsContinue { self.keepAlive = false }
+            self.state = .discardingBody
+            respond(self, context)
+        }
+    }
+
+    private func receivedBody(_ chunk: ByteBuffer, context: ChannelHandlerContext) {
+        self.bodyBytes += chunk.readableBytes
+        let overLimit = self.bodyBytes > self.generation.limits.bodyBytes
+        switch self.state {
+        case .streamingToApp(let exchange):
+            if overLimit {
+                exchange.bodyTooLarge()
+                self.state = .closing
+                self.keepAlive = false
+                return
+            }
+            exchange.receivedBody(chunk)
+        case .discardingBody, .answeringAfterBody:
+            // Chunked bodies have no declared length: the limit is enforced as they arrive.
+            if overLimit {
+                self.state = .closing
+                self.progress(.closeAfterDraining, context: context)
+            }
+        case .idle, .closing:
+            break
+        }
+    }
+
+    private func receivedEnd(context: ChannelHandlerContext) {
+        self.progress(.requestBodyComplete, context: context)
+        switch self.state {
+        case .streamingToApp(let exchange):
+            exchange.receivedEnd()
+        case .discardingBody:
+            self.state = .idle
+        case .answeringAfterBody(let answer):
+            self.state = .idle
+            answer()
+        case .idle, .closing:
+            break
+        }
+    }
+
+    // MARK: - Responses
+
+    func sendError(_ status: HTTPResponseStatus, route: PathRoute?, context: ChannelHandlerContext) {
+        let code = Int(status.code)
+        let page = route?.errorPages[code]
+        let body = page?.body ?? BuiltInErrorPage.body(for: status, allocator: context.channel.allocator)
+        var headers: [(String, String)] = [
+            ("Content-Type", page?.contentType ?? "text/html; charset=utf-8"),
+            ("Content-Length", String(body.readableBytes)),
+        ]
+        if status == .methodNotAllowed { headers.append(("Allow", "GET, HEAD")) }
+        self.send(status: code, headers: headers, body: self.isHead ? .empty : .bytes(body), route: route, context: context)
+    }
+
+    /// Writes one complete response. `headers` come from the handler; the route's configured
+    /// headers are applied on top, then the connection headers.
+    func send(status: Int, headers: [(String, String)], body: StaticBody, route: PathRoute?, context: ChannelHandlerContext) {
+        // A handler's 4xx/5xx gets the route's custom page when one is configured.
+        if status >= 400, let route, let page = route.errorPages[status], !Self.isCustomPage(headers) {
+            var pageHeaders = headers.filter { name, _ in
+                let lower = name.lowercased()
+                return lower != "content-type" && lower != "content-length" && lower != "content-encoding" && lower != "etag"
+                    && lower != "last-modified" && lower != "content-range" && lower != "accept-ranges"
+            }
+            pageHeaders.append(("Content-Type", page.contentType))
+            pageHeaders.append(("Content-Length", String(page.body.readableBytes)))
+            pageHeaders.append(("X-Berth-Error-Page", "1"))
+            self.writeResponse(status: status, headers: pageHeaders, body: self.isHead ? .empty : .bytes(page.body), route: route, context: context)
+            return
+        }
+        self.writeResponse(status: status, headers: headers, body: body, route: route, context: context)
+    }
+
+    private static func isCustomPage(_ headers: [(String, String)]) -> Bool {
+        headers.contains { $0.0 == "X-Berth-Error-Page" }
+    }
+
+    private func writeResponse(status: Int, headers: [(String, String)], body: StaticBody, route: PathRoute?, context: ChannelHandlerContext) {
+        var fields = HTTPHeaders()
+        fields.reserveCapacity(headers.count + 6)
+        fields.add(name: "Server", value: self.generation.serverName)
+        fields.add(name: "Date", value: self.date.current())
+        for (name, value) in headers where name != "X-Berth-Error-Page" {
+            fields.add(name: name, value: value)
+        }
+        if let route {
+            for (name, value) in route.headers { fields.replaceOrAdd(name: name, value: value) }
+        }
+        let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
+        if !self.keepAlive {
+            fields.replaceOrAdd(name: "Connection", value: "close")
+        } else if version == .http1_0 {
+            fields.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
+        let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields)
+        context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+
+        var sent: Int64 = 0
+        var keepAliveUntilWritten: OpenFile?
+        switch body {
+        case .empty:
+            break
+        case .bytes(let buffer):
+            sent = Int64(buffer.readableBytes)
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .file(let file, let offset, let count):
+            sent = count
+            keepAliveUntilWritten = file
+            let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+            context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+        case .parts(let parts):
+            for part in parts {
+                switch part {
+                case .bytes(let buffer):
+                    sent += Int64(buffer.readableBytes)
+                    context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                case .file(let file, let offset, let count):
+                    sent += count
+                    keepAliveUntilWritten = file
+                    let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+                    context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                }
+            }
+        }
+
+        let close = !self.keepAlive
+        if close || keepAliveUntilWritten != nil {
+            let written = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            written.whenComplete { _ in
+                // The open file must outlive the sendfile of its region.
+                withExtendedLifetime(keepAliveUntilWritten) {}
+                if close { loopBound.value.triggerUserOutboundEvent(ConnectionProgress.closeAfterDraining, promise: nil) }
+            }
+        } else {
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+        }
+        self.progress(.responseComplete, context: context)
+        self.logAccess(status: status, bodyBytes: sent)
+    }
+
+    func logAccess(status: Int, bodyBytes: Int64) {
+        guard let log = self.accessLog, let (head, startedAt, host) = self.current else { return }
+        log.append(AccessRecord(
+            remoteAddress: self.remoteAddress,
+            startedAt: startedAt,
+            wallClock: Date(),
+            method: head.method.rawValue,
+            uri: head.uri,
+            version: "HTTP/\(head.version.major).\(head.version.minor)",
+            host: host,
+            status: status,
+            bodyBytes: bodyBytes,
+            referer: head.headers.first(name: "referer"),
+            userAgent: head.headers.first(name: "user-agent")
+        ))
+        self.current = nil
+    }
+
+    func progress(_ event: ConnectionProgress, context: ChannelHandlerContext) {
+        context.triggerUserOutboundEvent(event, promise: nil)
+    }
+}
+
+extension StaticRequestHeaders {
+    init(_ headers: HTTPHeaders) {
+        self.init()
+        self.ifMatch = headers.first(name: "if-match")
+        self.ifNoneMatch = headers.first(name: "if-none-match")
+        self.ifModifiedSince = headers.first(name: "if-modified-since")
+        self.ifUnmodifiedSince = headers.first(name: "if-unmodified-since")
+        self.ifRange = headers.first(name: "if-range")
+        self.range = headers.first(name: "range")
+        self.acceptEncoding = headers.first(name: "accept-encoding")
+    }
+}

@@ -1,0 +1,53 @@
+/// Finds the virtual host for a request: exact names and aliases first, then `*.suffix`
+/// wildcards (longest suffix wins), then the default host. Built once per configuration
+/// generation and never mutated, so lookups need no locks.
+struct HostTable: Sendable {
+    private let exact: [String: VirtualHost]
+    /// Wildcard suffixes including the leading dot (".old.test"), longest first.
+    private let wildcards: [(suffix: String, host: VirtualHost)]
+    let defaultHost: VirtualHost?
+
+    init(hosts: [VirtualHost]) {
+        var exact: [String: VirtualHost] = [:]
+        var wildcards: [(String, VirtualHost)] = []
+        var defaultHost: VirtualHost?
+        for host in hosts {
+            for name in host.names {
+                if name.hasPrefix("*.") {
+                    wildcards.append((String(name.dropFirst()), host))
+                } else {
+                    exact[name] = host
+                }
+            }
+            if host.isDefault { defaultHost = host }
+        }
+        self.exact = exact
+        self.wildcards = wildcards.sorted { $0.0.utf8.count > $1.0.utf8.count }
+        self.defaultHost = defaultHost
+    }
+
+    /// `authority` is the raw Host header (or :authority): the port is ignored and the
+    /// comparison is case-insensitive (RFC 9110 §4.2.3), a trailing dot is dropped.
+    func host(for authority: String?) -> VirtualHost? {
+        guard let authority, let name = Self.hostName(of: authority) else { return self.defaultHost }
+        if let host = self.exact[name] { return host }
+        for (suffix, host) in self.wildcards where name.hasSuffix(suffix) && name.utf8.count > suffix.utf8.count {
+            return host
+        }
+        return self.defaultHost
+    }
+
+    /// "Example.COM:8080" → "example.com", "[::1]:8080" → "[::1]". Nil for an empty name.
+    static func hostName(of authority: String) -> String? {
+        var name = Substring(authority)
+        if name.hasPrefix("[") {
+            guard let close = name.firstIndex(of: "]") else { return nil }
+            name = name[...close]
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        if name.hasSuffix(".") { name = name.dropLast() }
+        guard !name.isEmpty else { return nil }
+        return name.lowercased()
+    }
+}

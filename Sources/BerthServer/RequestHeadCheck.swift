@@ -1,0 +1,125 @@
+import BerthStatic
+import NIOHTTP1
+
+/// The framing and sanity rules of RFC 9112 that the parser leaves to the server, applied
+/// to a parsed request head before anything is routed. A plain function of the head and
+/// the limits, so every rule is testable without a connection.
+struct RequestHeadCheck {
+    struct Accepted: Equatable {
+        var target: RequestTarget
+        /// Absolute-form authority wins over Host (RFC 9112 §3.2.2).
+        var authority: String?
+        var expectsContinue: Bool
+        var expectsBody: Bool
+    }
+
+    struct Rejected: Equatable, Error {
+        var status: HTTPResponseStatus
+        var reason: String
+        /// Framing errors leave the rest of the stream unparseable: the connection must close.
+        var mustClose: Bool
+    }
+
+    static func check(_ head: HTTPRequestHead, limits: ConnectionLimits) -> Result<Accepted, Rejected> {
+        if head.uri.utf8.count > limits.uriBytes {
+            return .failure(.init(status: .uriTooLong, reason: "request target longer than \(limits.uriBytes) bytes", mustClose: true))
+        }
+
+        // RFC 9112 §3.2: 400 for a 1.1 request without Host, or with more than one.
+        let hosts = head.headers["host"]
+        if hosts.count > 1 {
+            return .failure(.init(status: .badRequest, reason: "more than one Host header", mustClose: true))
+        }
+        if hosts.isEmpty && head.version.minor >= 1 {
+            return .failure(.init(status: .badRequest, reason: "HTTP/1.1 request without Host", mustClose: true))
+        }
+        if let host = hosts.first, !Self.isValidHost(host) {
+            return .failure(.init(status: .badRequest, reason: "invalid Host header", mustClose: true))
+        }
+
+        // RFC 9112 §6.3: Content-Length with Transfer-Encoding, several or malformed lengths
+        // are request smuggling vectors; refuse and close.
+        let lengths = head.headers["content-length"]
+        let codings = head.headers["transfer-encoding"]
+        if !lengths.isEmpty && !codings.isEmpty {
+            return .failure(.init(status: .badRequest, reason: "Content-Length together with Transfer-Encoding", mustClose: true))
+        }
+        if lengths.count > 1 {
+            return .failure(.init(status: .badRequest, reason: "more than one Content-Length", mustClose: true))
+        }
+        var contentLength = 0
+        if let length = lengths.first {
+            guard !length.isEmpty, length.utf8.count <= 18, length.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+                let value = Int(length)
+            else {
+                return .failure(.init(status: .badRequest, reason: "invalid Content-Length", mustClose: true))
+            }
+            contentLength = value
+        }
+        var chunked = false
+        if !codings.isEmpty {
+            if head.version.minor == 0 {
+                return .failure(.init(status: .badRequest, reason: "Transfer-Encoding in an HTTP/1.0 request", mustClose: true))
+            }
+            let tokens = codings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
+            guard tokens == ["chunked"] else {
+                return .failure(.init(status: .notImplemented, reason: "unsupported Transfer-Encoding", mustClose: true))
+            }
+            chunked = true
+        }
+        if contentLength > limits.bodyBytes {
+            return .failure(.init(status: .payloadTooLarge, reason: "body larger than \(limits.bodyBytes) bytes", mustClose: true))
+        }
+
+        var expectsContinue = false
+        let expectations = head.headers["expect"]
+        if !expectations.isEmpty {
+            guard expectations.count == 1, expectations[0].trimmingSpaces().lowercased() == "100-continue" else {
+                return .failure(.init(status: .expectationFailed, reason: "unsupported Expect", mustClose: true))
+            }
+            expectsContinue = head.version.minor >= 1
+        }
+
+        let target: RequestTarget
+        switch RequestTarget.parse(head.uri) {
+        case .success(let parsed): target = parsed
+        case .failure(let error):
+            return .failure(.init(status: .badRequest, reason: "bad request target (\(error))", mustClose: false))
+        }
+        let expectsBody = chunked || contentLength > 0
+        return .success(.init(
+            target: target,
+            authority: target.authority ?? hosts.first,
+            expectsContinue: expectsContinue && expectsBody,
+            expectsBody: expectsBody
+        ))
+    }
+
+    /// RFC 3986 reg-name / IP-literal characters plus a port; anything else (spaces, slashes,
+    /// control bytes) is an invalid Host field value.
+    static func isValidHost(_ host: String) -> Bool {
+        host.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return true
+            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"),
+                UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "%"), UInt8(ascii: "!"), UInt8(ascii: "$"),
+                UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+                UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+                return true
+            default:
+                return false
+            }
+        }
+    }
+}
+
+extension StringProtocol {
+    func trimmingSpaces() -> Substring {
+        var s = Substring(self)
+        while let first = s.first, first == " " || first == "\t" { s = s.dropFirst() }
+        while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
+        return s
+    }
+}

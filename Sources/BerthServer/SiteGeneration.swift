@@ -1,0 +1,138 @@
+import BerthConfig
+import BerthStatic
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// Everything a connection needs to answer requests under one configuration: the host
+/// table, limits and logs. Immutable; a reload builds a new one.
+final class SiteGeneration: Sendable {
+    let hosts: HostTable
+    let limits: ConnectionLimits
+    let accessLog: AccessLog?
+    /// Every access log of the generation (global and per host), for log rotation.
+    let allAccessLogs: [AccessLog]
+    let logger: Logger
+    let serverName: String
+
+    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth") {
+        self.hosts = HostTable(hosts: hosts)
+        self.limits = limits
+        self.accessLog = accessLog
+        self.allAccessLogs = allAccessLogs
+        self.logger = logger
+        self.serverName = serverName
+    }
+}
+
+/// The small built-in bodies of error responses, for routes without a custom page.
+enum BuiltInErrorPage {
+    static func body(for status: HTTPResponseStatus, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let title = "\(status.code) \(status.reasonPhrase)"
+        return allocator.buffer(string: """
+            <!DOCTYPE html>
+            <html><head><meta charset="utf-8"><title>\(title)</title></head>
+            <body><h1>\(title)</h1><hr><p>berth</p></body></html>
+
+            """)
+    }
+}
+
+/// Turns a validated configuration into a `SiteGeneration`: opens static roots, reads
+/// error pages, opens access logs (one per distinct file).
+struct SiteGenerationBuilder {
+    let config: ServerConfig
+    let apps: [String: AppEndpoint]
+    let logger: Logger
+    private var logs: [(destination: LogDestination, log: AccessLog)] = []
+
+    init(config: ServerConfig, apps: [String: AppEndpoint], logger: Logger) {
+        self.config = config
+        self.apps = apps
+        self.logger = logger
+    }
+
+    mutating func build() throws -> SiteGeneration {
+        let global = try self.accessLog(self.config.logs.access)
+        var hosts: [VirtualHost] = []
+        for host in self.config.hosts {
+            let routes = try host.routes.map { try self.route($0, host: host) }
+            hosts.append(VirtualHost(
+                name: host.name,
+                names: [host.name] + host.aliases,
+                isDefault: host.isDefault,
+                routes: routes,
+                accessLog: try host.accessLog.flatMap { try self.accessLog($0) }
+            ))
+        }
+        return SiteGeneration(
+            hosts: hosts,
+            limits: ConnectionLimits(self.config.limits),
+            accessLog: global,
+            allAccessLogs: self.logs.map(\.log),
+            logger: self.logger
+        )
+    }
+
+    private mutating func accessLog(_ destination: LogDestination) throws -> AccessLog? {
+        if destination == .off { return nil }
+        if let known = self.logs.first(where: { $0.destination == destination }) { return known.log }
+        let log = try AccessLog(destination: destination, format: self.config.logs.format)
+        self.logs.append((destination, log))
+        return log
+    }
+
+    private func route(_ route: PathRouteConfig, host: VirtualHostConfig) throws -> PathRoute {
+        let handler: RouteHandler
+        switch route.handler {
+        case .staticFiles(let config):
+            var options = StaticSiteOptions(root: config.root)
+            options.index = config.index
+            options.listing = config.listing
+            options.dotfiles = config.dotfiles
+            options.symlinksOutsideRoot = config.symlinksOutsideRoot
+            options.precompressed = config.precompressed
+            options.cacheControl = config.cacheControl
+            options.mimeTypes = config.mimeTypes
+            let site: StaticSite
+            do {
+                site = try StaticSite(options: options)
+            } catch {
+                throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': cannot open static directory '\(config.root)': \(error)")
+            }
+            handler = .staticFiles(site, fallback: try config.fallbackApp.map { try self.app(named: $0, route: route, host: host) })
+        case .redirect(let redirect):
+            handler = .redirect(redirect)
+        case .app(let app):
+            handler = .app(try self.app(named: app.app, route: route, host: host))
+        }
+        var pages: [Int: ErrorPage] = [:]
+        for (status, path) in route.errorPages {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw SiteError(message: "\(route.location): host '\(host.name)': cannot read error page '\(path)' for status \(status)")
+            }
+            let ext = (path as NSString).pathExtension.lowercased()
+            pages[status] = ErrorPage(body: ByteBuffer(bytes: data), contentType: MIMETypes.standard.type(forExtension: ext))
+        }
+        return PathRoute(
+            prefix: route.prefix,
+            handler: handler,
+            headers: route.headers.map { ($0.name, $0.value) },
+            errorPages: pages
+        )
+    }
+
+    private func app(named name: String, route: PathRouteConfig, host: VirtualHostConfig) throws -> AppEndpoint {
+        guard let app = self.apps[name] else {
+            throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': app '\(name)' is not loaded")
+        }
+        return app
+    }
+}
+
+/// A configuration that validated but could not be put into service.
+public struct SiteError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { self.message }
+}

@@ -1,0 +1,69 @@
+import BerthConfig
+import BerthStatic
+import NIOCore
+
+/// One virtual host of a configuration generation: its names and its path routes,
+/// longest prefix first.
+final class VirtualHost: Sendable {
+    let name: String
+    /// The primary name followed by the aliases, lowercased; may contain `*.suffix` names.
+    let names: [String]
+    let isDefault: Bool
+    let routes: [PathRoute]
+    let accessLog: AccessLog?
+
+    init(name: String, names: [String], isDefault: Bool, routes: [PathRoute], accessLog: AccessLog?) {
+        self.name = name
+        self.names = names
+        self.isDefault = isDefault
+        self.routes = routes.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
+        self.accessLog = accessLog
+    }
+
+    /// Longest-prefix match on whole path segments: "/api" matches "/api" and "/api/x",
+    /// never "/apix".
+    func route(for path: String) -> PathRoute? {
+        for route in self.routes where route.matches(path) {
+            return route
+        }
+        return nil
+    }
+}
+
+/// A path prefix of a host and what serves it.
+struct PathRoute: Sendable {
+    let prefix: String
+    let handler: RouteHandler
+    /// Extra response headers configured for the host and path (path wins on the same name).
+    let headers: [(String, String)]
+    let errorPages: [Int: ErrorPage]
+
+    func matches(_ path: String) -> Bool {
+        if self.prefix == "/" { return true }
+        guard path.hasPrefix(self.prefix) else { return false }
+        if path.utf8.count == self.prefix.utf8.count { return true }
+        if self.prefix.hasSuffix("/") { return true }
+        return path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: self.prefix.utf8.count)] == UInt8(ascii: "/")
+    }
+
+    /// The part of `path` below the prefix, always starting with "/".
+    func remainder(of path: String) -> String {
+        if self.prefix == "/" { return path }
+        var rest = path.dropFirst(self.prefix.count)
+        if self.prefix.hasSuffix("/") { rest = path.dropFirst(self.prefix.count - 1) }
+        return rest.isEmpty ? "/" : String(rest)
+    }
+}
+
+/// What answers the requests of a path route.
+enum RouteHandler: Sendable {
+    case staticFiles(StaticSite, fallback: AppEndpoint?)
+    case redirect(RedirectConfig)
+    case app(AppEndpoint)
+}
+
+/// A configured error page, read once when the generation is built.
+struct ErrorPage: Sendable {
+    let body: ByteBuffer
+    let contentType: String
+}

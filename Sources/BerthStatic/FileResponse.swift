@@ -1,0 +1,134 @@
+import NIOCore
+
+/// One representation of a file: the file itself, or a precompressed sidecar of it.
+struct Representation {
+    let file: CachedFile
+    let coding: ContentCoding?
+    /// Media type of the original file (a sidecar's own name would say "gzip").
+    let contentType: String
+
+    /// `"<mtime ns hex>-<size hex>"`, plus the coding for sidecars. Nanoseconds, not seconds as
+    /// in nginx, so two same-size edits within one second still get distinct validators.
+    var entityTag: EntityTag {
+        var opaque = String(file.identity.modifiedNanoseconds, radix: 16) + "-" + String(file.size, radix: 16)
+        if let coding { opaque += "-" + coding.entityTagSuffix }
+        return EntityTag(opaque: Substring(opaque), isWeak: false)
+    }
+
+    var lastModified: Int { file.identity.modifiedSeconds }
+}
+
+/// Turns a representation plus the request's conditional and range fields into the complete
+/// response: RFC 9110 §13 (preconditions) and §14 (ranges).
+struct FileResponder: Sendable {
+    let cacheControl: String?
+    /// Whether responses vary on Accept-Encoding (precompressed sidecars are enabled).
+    let varyOnEncoding: Bool
+
+    func respond(_ representation: Representation, to request: StaticRequest, now: Int) -> StaticResponse {
+        let file = representation.file
+        let size = file.size
+        let entityTag = representation.entityTag
+        let lastModified = representation.lastModified
+        let isHead = request.method == "HEAD"
+
+        var validators: [(String, String)] = [
+            ("ETag", "\"" + entityTag.opaque + "\""),
+            ("Last-Modified", HTTPDate.format(lastModified)),
+        ]
+        var vary: [(String, String)] = []
+        // Any response to this URL depends on Accept-Encoding once sidecars may be chosen, so
+        // caches must key on it (RFC 9110 §12.5.5), identity responses included.
+        if varyOnEncoding { vary.append(("Vary", "Accept-Encoding")) }
+        let caching = cacheControl.map { [("Cache-Control", $0)] } ?? []
+
+        switch Preconditions.evaluate(request.headers, entityTag: entityTag, lastModified: lastModified) {
+        case .preconditionFailed:
+            return StaticResponse(status: 412, headers: [("Content-Length", "0")] + vary, body: .empty)
+        case .notModified:
+            // §15.4.5: a 304 carries the fields a 200 would have had for caching, and no
+            // content (so no Content-Length that would describe one).
+            return StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+        case .proceed:
+            break
+        }
+
+        var decision = RangeDecision.ignore
+        // §14.2: Range is defined for GET only; HEAD and others ignore it.
+        if request.method == "GET", let range = request.headers.range {
+            let rangeAllowed = request.headers.ifRange.map {
+                Preconditions.ifRangeAllowsRange($0, entityTag: entityTag, lastModified: lastModified, now: now)
+            } ?? true
+            if rangeAllowed { decision = ByteRanges.evaluate(range, size: size) }
+        }
+
+        if let coding = representation.coding { validators.append(("Content-Encoding", coding.token)) }
+        let contentType = ("Content-Type", representation.contentType)
+        switch decision {
+        case .ignore:
+            let headers = [contentType, ("Content-Length", String(size))] + validators
+                + [("Accept-Ranges", "bytes")] + vary + caching
+            guard !isHead else { return StaticResponse(status: 200, headers: headers, body: .empty) }
+            guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
+            return StaticResponse(status: 200, headers: headers, body: body)
+
+        case .unsatisfiable:
+            // §15.5.17: 416 says how long the representation is.
+            return StaticResponse(
+                status: 416,
+                headers: [("Content-Range", "bytes */\(size)"), ("Content-Length", "0")] + validators + vary,
+                body: .empty
+            )
+
+        case .ranges(let ranges) where ranges.count == 1:
+            let range = ranges[0]
+            guard let body = body(of: file, offset: range.first, count: range.count) else {
+                return Self.outOfDescriptors
+            }
+            let headers = [contentType, ("Content-Length", String(range.count))]
+                + [("Content-Range", range.contentRange(size: size))] + validators
+                + [("Accept-Ranges", "bytes")] + vary + caching
+            return StaticResponse(status: 206, headers: headers, body: body)
+
+        case .ranges(let ranges):
+            // §14.6: several ranges go in one multipart/byteranges body, each part with its own
+            // Content-Type and Content-Range.
+            let multipart = MultipartByteranges(
+                boundary: MultipartByteranges.randomBoundary(),
+                contentType: representation.contentType,
+                size: size
+            )
+            var openFile: OpenFile?
+            if file.contents == nil {
+                guard let opened = file.makeOpenFile() else { return Self.outOfDescriptors }
+                openFile = opened
+            }
+            let headers = [("Content-Type", multipart.mediaType), ("Content-Length", String(multipart.length(of: ranges)))]
+                + validators + [("Accept-Ranges", "bytes")] + vary + caching
+            return StaticResponse(
+                status: 206,
+                headers: headers,
+                body: multipart.body(ranges, contents: file.contents, file: openFile)
+            )
+        }
+    }
+
+    /// Small files are sent from memory (a slice, no copy); larger ones as a file segment for
+    /// sendfile. Nil only when no descriptor could be had.
+    private func body(of file: CachedFile, offset: Int64, count: Int64) -> StaticBody? {
+        if count == 0 { return .empty }
+        if let contents = file.contents {
+            return .bytes(contents.getSlice(at: contents.readerIndex + Int(offset), length: Int(count))!)
+        }
+        guard let openFile = file.makeOpenFile() else { return nil }
+        return .file(openFile, offset: offset, count: count)
+    }
+
+    /// The process ran out of descriptors (EMFILE/ENFILE): a transient overload, not a
+    /// missing file (RFC 9110 §15.6.4).
+    static let outOfDescriptors = StaticResponse(
+        status: 503,
+        headers: [("Content-Length", "0"), ("Retry-After", "1")],
+        body: .empty
+    )
+}

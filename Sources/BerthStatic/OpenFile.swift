@@ -1,0 +1,112 @@
+public import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open regular file handed to the server for one response body.
+///
+/// `NIOFileHandle` allows one user at a time (a second concurrent `withUnsafeFileDescriptor`
+/// fails with EBUSY), and two event loops may send the same file at once. So each response
+/// that writes from a file gets its own descriptor, duplicated from the cached one: cheap
+/// (no path lookup), and the write offset is irrelevant because sendfile passes offsets.
+/// The descriptor is closed when the last reference goes: keep the `OpenFile` alive until the
+/// `FileRegion` built from ``handle`` has been written.
+public final class OpenFile: Sendable {
+    public let handle: NIOFileHandle
+    /// Size of the file when it was opened; every range handed out lies within it.
+    public let size: Int64
+    /// The whole file, when it is small enough to be kept in memory (≤ 64 KiB). Bodies of such
+    /// files are sent as bytes, so a handed-out `OpenFile` normally has none.
+    public let contents: ByteBuffer?
+
+    init(descriptor: CInt, size: Int64, contents: ByteBuffer?) {
+        handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        self.size = size
+        self.contents = contents
+    }
+
+    deinit {
+        try? handle.close()
+    }
+}
+
+/// One file as the cache holds it: its identity at open time, and either its contents (small
+/// files; the descriptor is closed right away so idle cached files cost no descriptor) or an
+/// open descriptor to duplicate for each response.
+final class CachedFile: Sendable {
+    /// Files up to this size are read into memory and sent from there.
+    static let inMemoryLimit: Int64 = 64 * 1024
+
+    let identity: FileIdentity
+    let contents: ByteBuffer?
+    private let descriptor: CInt
+
+    var size: Int64 { identity.size }
+
+    /// Opens `relative` under `root` if it is a regular file, reading it whole when small.
+    static func open(_ relative: String, in root: RootDirectory) -> CachedFile? {
+        guard let fd = root.openFile(relative) else { return nil }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else {
+            close(fd)
+            return nil
+        }
+        let status = FileStatus(st)
+        guard status.isRegular else {
+            close(fd)
+            return nil
+        }
+        guard status.identity.size <= inMemoryLimit else {
+            return CachedFile(identity: status.identity, contents: nil, descriptor: fd)
+        }
+        defer { close(fd) }
+        guard let contents = readWhole(fd, size: Int(status.identity.size)) else { return nil }
+        // A writer racing with the read leaves a different identity behind; the next request's
+        // stat then misses this entry and reopens. Only the size must agree right now, because
+        // it becomes the Content-Length.
+        guard fstat(fd, &st) == 0, Int64(st.st_size) == Int64(contents.readableBytes) else { return nil }
+        return CachedFile(identity: status.identity, contents: contents, descriptor: -1)
+    }
+
+    private init(identity: FileIdentity, contents: ByteBuffer?, descriptor: CInt) {
+        self.identity = identity
+        self.contents = contents
+        self.descriptor = descriptor
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// A descriptor of this file that the caller owns (nil for in-memory files, or when the
+    /// process is out of descriptors).
+    func makeOpenFile() -> OpenFile? {
+        guard descriptor >= 0 else { return nil }
+        let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
+        guard copy >= 0 else { return nil }
+        return OpenFile(descriptor: copy, size: size, contents: contents)
+    }
+
+    /// `size` bytes from offset 0, or nil if the file did not have them (it shrank).
+    private static func readWhole(_ fd: CInt, size: Int) -> ByteBuffer? {
+        var buffer = ByteBufferAllocator().buffer(capacity: size)
+        var complete = true
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
+            var done = 0
+            while done < size {
+                let count = pread(fd, raw.baseAddress! + done, size - done, off_t(done))
+                if count > 0 {
+                    done += count
+                } else if count < 0 && errno == EINTR {
+                    continue
+                } else {
+                    complete = false
+                    break
+                }
+            }
+            return done
+        }
+        return complete ? buffer : nil
+    }
+}

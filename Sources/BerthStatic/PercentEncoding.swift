@@ -1,0 +1,64 @@
+/// Encoding of decoded path text back into URI form (RFC 3986 §2.1), for `Location` values and
+/// listing links.
+enum PercentEncoding {
+    /// Keeps `/` and the characters a path segment may hold unencoded (unreserved, sub-delims
+    /// other than the few that confuse HTML and shells, ":" and "@"); encodes the rest,
+    /// including "%", "?" and "#", so the result means exactly the decoded path.
+    static func encodePath(_ path: String) -> String {
+        encode(path, keeping: { $0 == UInt8(ascii: "/") || isPathCharacter($0) })
+    }
+
+    /// Encodes a single file name for use as a relative link: unreserved characters only, so
+    /// a name like `javascript:x` or `a?b` cannot be read as a scheme or a query.
+    static func encodeSegment(_ name: String) -> String {
+        encode(name, keeping: isUnreserved)
+    }
+
+    private static func encode(_ text: String, keeping keep: (UInt8) -> Bool) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if keep(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+            UInt8(ascii: "_"), UInt8(ascii: "~"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func isPathCharacter(_ byte: UInt8) -> Bool {
+        isUnreserved(byte) || Array("!$&()*+,;=:@".utf8).contains(byte)
+    }
+}
+
+/// Escaping for text placed in HTML content or quoted attribute values.
+enum HTMLEscaping {
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

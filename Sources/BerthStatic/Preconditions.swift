@@ -1,0 +1,121 @@
+/// An entity-tag (RFC 9110 §8.8.3): `"opaque"` or `W/"opaque"`.
+struct EntityTag: Equatable, Sendable {
+    var opaque: Substring
+    var isWeak: Bool
+
+    /// Strong comparison (§8.8.3.2): both strong and the same characters.
+    func strongMatch(_ other: EntityTag) -> Bool {
+        !isWeak && !other.isWeak && opaque == other.opaque
+    }
+
+    /// Weak comparison (§8.8.3.2): the same characters, weakness ignored.
+    func weakMatch(_ other: EntityTag) -> Bool {
+        opaque == other.opaque
+    }
+
+    /// Parses one entity-tag that must make up all of `text` (surrounding whitespace allowed).
+    static func parse(_ text: Substring) -> EntityTag? {
+        var rest = Substring(text.trimmingSpaces())
+        var weak = false
+        if rest.hasPrefix("W/") {
+            weak = true
+            rest = rest.dropFirst(2)
+        }
+        guard rest.count >= 2, rest.first == "\"", rest.last == "\"" else { return nil }
+        let opaque = rest.dropFirst().dropLast()
+        // etagc = %x21 / %x23-7E / obs-text: no quote, no space, no control characters.
+        guard opaque.utf8.allSatisfy({ $0 == 0x21 || (0x23...0x7E).contains($0) || $0 >= 0x80 }) else {
+            return nil
+        }
+        return EntityTag(opaque: opaque, isWeak: weak)
+    }
+}
+
+/// The value of If-Match or If-None-Match: `*` or a list of entity-tags.
+enum EntityTagCondition {
+    case any
+    case tags([EntityTag])
+
+    /// Elements that are not valid entity-tags are skipped: they can match nothing. Commas
+    /// inside quotes are allowed by the grammar, so the list is split quote-aware.
+    init(_ header: String) {
+        if header.trimmingSpaces() == "*" {
+            self = .any
+            return
+        }
+        var tags: [EntityTag] = []
+        var start = header.startIndex
+        var inQuotes = false
+        var index = header.startIndex
+        while index <= header.endIndex {
+            if index == header.endIndex || (header[index] == "," && !inQuotes) {
+                if let tag = EntityTag.parse(header[start..<index]) { tags.append(tag) }
+                if index == header.endIndex { break }
+                start = header.index(after: index)
+            } else if header[index] == "\"" {
+                inQuotes.toggle()
+            }
+            index = header.index(after: index)
+        }
+        self = .tags(tags)
+    }
+
+    func matches(_ current: EntityTag, weak: Bool) -> Bool {
+        switch self {
+        case .any: return true
+        case .tags(let tags): return tags.contains { weak ? $0.weakMatch(current) : $0.strongMatch(current) }
+        }
+    }
+}
+
+/// What the preconditions of RFC 9110 §13.2.2 decide for a GET or HEAD of an existing file.
+enum PreconditionOutcome: Equatable {
+    case proceed
+    case notModified
+    case preconditionFailed
+}
+
+enum Preconditions {
+    /// RFC 9110 §13.2.2, steps 1–4 (step 5, If-Range, is part of range handling).
+    static func evaluate(
+        _ headers: StaticRequestHeaders,
+        entityTag: EntityTag,
+        lastModified: Int
+    ) -> PreconditionOutcome {
+        // Step 1: If-Match, strong comparison (§13.1.1); "*" matches any current representation.
+        if let ifMatch = headers.ifMatch {
+            if !EntityTagCondition(ifMatch).matches(entityTag, weak: false) { return .preconditionFailed }
+        } else if let value = headers.ifUnmodifiedSince, let date = HTTPDate.parse(value) {
+            // Step 2: If-Unmodified-Since only without If-Match; an invalid date is ignored
+            // (§13.1.4).
+            if lastModified > date { return .preconditionFailed }
+        }
+        // Step 3: If-None-Match, weak comparison (§13.1.2); for GET/HEAD a match is a 304.
+        if let ifNoneMatch = headers.ifNoneMatch {
+            if EntityTagCondition(ifNoneMatch).matches(entityTag, weak: true) { return .notModified }
+        } else if let value = headers.ifModifiedSince, let date = HTTPDate.parse(value) {
+            // Step 4: If-Modified-Since only without If-None-Match, and only for GET/HEAD (the
+            // only methods served here); an invalid date is ignored (§13.1.3).
+            if lastModified <= date { return .notModified }
+        }
+        return .proceed
+    }
+
+    /// If-Range (§13.1.5): whether a Range header may be honoured. An entity-tag must match
+    /// strongly; a date must equal Last-Modified exactly and Last-Modified must itself be a
+    /// strong validator, i.e. at least one second older than the response's Date (§8.8.2.2).
+    static func ifRangeAllowsRange(
+        _ value: String,
+        entityTag: EntityTag,
+        lastModified: Int,
+        now: Int
+    ) -> Bool {
+        let trimmed = value.trimmingSpaces()
+        if trimmed.hasPrefix("\"") || trimmed.hasPrefix("W/") {
+            guard let tag = EntityTag.parse(Substring(trimmed)) else { return false }
+            return tag.strongMatch(entityTag)
+        }
+        guard let date = HTTPDate.parse(trimmed) else { return false }
+        return date == lastModified && lastModified < now
+    }
+}

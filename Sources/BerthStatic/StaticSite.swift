@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Serves one directory tree for GET and HEAD: the static handler of a path route.
+///
+/// `respond(to:)` is synchronous and meant to run on an event loop: a hot file costs one
+/// `fstatat` (plus one `dup` when sent with sendfile), thanks to ``FileCache``.
+public final class StaticSite: Sendable {
+    public let options: StaticSiteOptions
+    let root: RootDirectory
+    let cache: FileCache
+    let mimeTypes: MIMETypes
+    let responder: FileResponder
+
+    /// Opens the root directory once; throws ``StaticSiteError`` if it is missing or an index
+    /// name is not a plain file name.
+    public init(options: StaticSiteOptions) throws {
+        for name in options.index where name.isEmpty || name == "." || name == ".." || name.contains("/")
+            || name.utf8.contains(0)
+        {
+            throw StaticSiteError.invalidIndexName(name)
+        }
+        self.options = options
+        root = try RootDirectory(path: options.root, symlinksOutsideRoot: options.symlinksOutsideRoot)
+        cache = FileCache()
+        mimeTypes = MIMETypes.standard.overriding(with: options.mimeTypes)
+        responder = FileResponder(cacheControl: options.cacheControl, varyOnEncoding: options.precompressed)
+    }
+
+    public func respond(to request: StaticRequest) -> StaticOutcome {
+        guard let target = SitePath(request.path, dotfiles: options.dotfiles) else { return .notFound }
+        guard let status = currentStatus(target.relative) else { return .notFound }
+        if status.isDirectory { return respondWithDirectory(target, request: request) }
+        // "/file.txt/" names a directory that does not exist.
+        guard status.isRegular, !target.hasTrailingSlash else { return .notFound }
+        return respondWithFile(target.relative, identity: status.identity, request: request)
+    }
+
+    private func respondWithFile(_ relative: String, identity: FileIdentity, request: StaticRequest) -> StaticOutcome {
+        guard let file = cachedFile(relative, identity: identity) else { return .notFound }
+        guard request.method == "GET" || request.method == "HEAD" else { return .response(Self.methodNotAllowed) }
+        let contentType = mimeTypes.type(forPath: relative)
+        var representation = Representation(file: file, coding: nil, contentType: contentType)
+        if options.precompressed, let acceptEncoding = request.headers.acceptEncoding {
+            for coding in AcceptEncoding.preferredCodings(acceptEncoding) {
+                let sidecar = relative + coding.fileSuffix
+                guard let sidecarStatus = currentStatus(sidecar), sidecarStatus.isRegular,
+                    let sidecarFile = cachedFile(sidecar, identity: sidecarStatus.identity)
+                else { continue }
+                representation = Representation(file: sidecarFile, coding: coding, contentType: contentType)
+                break
+            }
+        }
+        return .response(responder.respond(representation, to: request, now: Int(time(nil))))
+    }
+
+    /// `fstatat` of `relative`; when the path no longer names a regular file, its cache entry
+    /// goes too, so a deleted file's descriptor (and disk space) is not held on to.
+    private func currentStatus(_ relative: String) -> FileStatus? {
+        let status = root.status(relative)
+        if status?.isRegular != true { cache.remove(relative) }
+        return status
+    }
+
+    /// The cached file if its identity still matches what `fstatat` just saw, else a fresh
+    /// confined open (nil when the path leaves the root or is no longer a regular file).
+    private func cachedFile(_ relative: String, identity: FileIdentity) -> CachedFile? {
+        if let hit = cache.lookup(relative, identity: identity) { return hit }
+        guard let opened = CachedFile.open(relative, in: root) else {
+            cache.remove(relative)
+            return nil
+        }
+        cache.insert(opened, for: relative)
+        return opened
+    }
+
+    private func respondWithDirectory(_ target: SitePath, request: StaticRequest) -> StaticOutcome {
+        // Other methods on a directory go to the fallback (an app's `POST /`, say): a
+        // directory is not a resource this handler owns.
+        guard request.method == "GET" || request.method == "HEAD" else { return .notFound }
+        guard target.hasTrailingSlash || target.relative == "." else {
+            // Relative links in the directory's index resolve against the URL, so the URL must
+            // end in "/" (as nginx and Apache do). 301: the slash form is the permanent one
+            // (RFC 9110 §15.4.2). Only directories inside the root get this answer.
+            guard root.isConfinedDirectory(target.relative) else { return .notFound }
+            var location = PercentEncoding.encodePath(request.originalPath) + "/"
+            if let query = request.query, !query.utf8.contains(where: { $0 < 0x21 || $0 == 0x7F }) {
+                location += "?" + query
+            }
+            return .response(
+                StaticResponse(status: 301, headers: [("Location", location), ("Content-Length", "0")], body: .empty)
+            )
+        }
+        for name in options.index where options.dotfiles || !SitePath.isHidden(Substring(name)) {
+            let candidate = target.relative == "." ? name : target.relative + "/" + name
+            guard let status = currentStatus(candidate), status.isRegular else { continue }
+            return respondWithFile(candidate, identity: status.identity, request: request)
+        }
+        guard options.listing,
+            let entries = DirectoryListing.read(target.relative, in: root, dotfiles: options.dotfiles)
+        else { return .notFound }
+        let page = DirectoryListing.html(path: request.originalPath, entries: entries)
+        let headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(page.utf8.count))]
+        return .response(
+            StaticResponse(
+                status: 200,
+                headers: headers,
+                body: request.method == "HEAD" ? .empty : .bytes(.init(string: page))
+            )
+        )
+    }
+
+    /// RFC 9110 §15.5.6: a 405 lists the methods the resource supports.
+    static let methodNotAllowed = StaticResponse(
+        status: 405,
+        headers: [("Allow", "GET, HEAD"), ("Content-Length", "0")],
+        body: .empty
+    )
+}
+
+/// A request path checked and turned into a path relative to the site root.
+struct SitePath {
+    /// `"."` for the root, else segments joined by `/` with no leading or trailing slash.
+    var relative: String
+    var hasTrailingSlash: Bool
+
+    /// Nil for anything a normalized path cannot contain (empty, `.` or `..` segments, NUL),
+    /// so a caller that skipped ``RequestTarget`` still cannot leave the root, and for hidden
+    /// names unless `dotfiles`.
+    init?(_ path: String, dotfiles: Bool) {
+        guard path.hasPrefix("/"), !path.utf8.contains(0) else { return nil }
+        var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        hasTrailingSlash = segments.last?.isEmpty == true
+        if hasTrailingSlash { segments.removeLast() }
+        for segment in segments {
+            guard !segment.isEmpty, segment != ".", segment != ".." else { return nil }
+            if !dotfiles && Self.isHidden(segment) { return nil }
+        }
+        relative = segments.isEmpty ? "." : segments.joined(separator: "/")
+    }
+
+    /// Names starting with "." are hidden (`.git`, `.env`, `.htpasswd`…), except `.well-known`
+    /// (RFC 8615), which ACME HTTP-01 challenges need.
+    static func isHidden(_ segment: Substring) -> Bool {
+        segment.hasPrefix(".") && segment != ".well-known"
+    }
+}

@@ -1,0 +1,38 @@
+import BerthConfig
+import Foundation
+import Testing
+
+/// The example shipped in `conf/` must always load cleanly: it is the first thing a new user runs.
+@Suite struct ExampleConfigTests {
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    @Test func exampleConfigLoadsWithoutErrorsOrWarnings() throws {
+        let file = ExampleConfigTests.repository.appendingPathComponent("conf/berth.yaml").path
+        let config: ServerConfig
+        do {
+            config = try ConfigLoader.load(file: file)
+        } catch {
+            Issue.record("conf/berth.yaml has errors:\n\(error)")
+            return
+        }
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
+        #expect(config.listeners.map(\.endpointDescription) == ["127.0.0.1:8080", "[::1]:8080"])
+        #expect(config.hosts.map(\.name) == ["localhost", "alpha.localhost", "beta.localhost"])
+        #expect(config.host(named: "www.alpha.localhost")?.name == "alpha.localhost")
+        #expect(config.host(named: "nobody.localhost")?.name == "localhost")
+        #expect(config.logs.access == .standardOutput && config.logs.error == .standardOutput)
+        for host in config.hosts {
+            #expect(host.routes.contains { $0.errorPages[404] != nil }, "host \(host.name) has no 404 page")
+        }
+        let sites = ExampleConfigTests.repository.appendingPathComponent("sites").standardizedFileURL.path
+        let alpha = config.hosts[1], beta = config.hosts[2]
+        #expect(alpha.routes.map(\.prefix) == ["/"])
+        #expect(alpha.routes.first?.handler == .staticFiles(StaticConfig(root: sites + "/alpha/public",
+                                                                         cacheControl: "max-age=300")))
+        #expect(beta.routes.map(\.prefix) == ["/old-blog", "/"])
+        #expect(beta.routes.first?.handler == .redirect(RedirectConfig(target: "/blog", keepPath: true)))
+    }
+}

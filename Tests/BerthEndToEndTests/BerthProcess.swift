@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+
+/// A real `berth` process started on a temporary virtual-host file, bound to port 0.
+/// Readiness is the "listening" line of its error log, never a sleep.
+final class BerthProcess: @unchecked Sendable {
+    let process: Process
+    let directory: URL
+    let configPath: String
+    /// Every listener's port, in the order of the file.
+    let ports: [Int]
+    var port: Int { self.ports[0] }
+    private let stderrPipe: Pipe
+    private let output = OutputCollector()
+
+    static var binary: URL {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        return exe.deletingLastPathComponent().appendingPathComponent("berth")
+    }
+
+    /// Writes `yaml` into a fresh temporary folder (with the given extra files) and starts
+    /// `berth run` on it.
+    init(yaml: String, files: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }) throws {
+        let directory = try TemporaryDirectory.make()
+        for (path, contents) in files {
+            let url = directory.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(contents.utf8).write(to: url)
+        }
+        try prepare(directory)
+        let configURL = directory.appendingPathComponent("berth.yaml")
+        try Data(yaml.utf8).write(to: configURL)
+        self.directory = directory
+        self.configPath = configURL.path
+
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = ["run", "--config", configURL.path, "--drain-timeout", "5"]
+        process.currentDirectoryURL = directory
+        let stderrPipe = Pipe()
+        process.standardError = stderrPipe
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        self.process = process
+        self.stderrPipe = stderrPipe
+        let output = self.output
+        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                output.finish()
+            } else {
+                output.append(data)
+            }
+        }
+        try process.run()
+        guard let line = output.waitForLine(containing: " listening ", timeout: 60) else {
+            process.terminate()
+            process.waitUntilExit()
+            throw BerthProcessError.didNotStart(output.text)
+        }
+        self.ports = Self.ports(in: line)
+    }
+
+    /// The ports of "server.listeners=http://127.0.0.1:PORT http://[::1]:PORT".
+    private static func ports(in line: String) -> [Int] {
+        var ports: [Int] = []
+        for word in line.split(whereSeparator: { $0 == " " || $0 == "\"" }) where word.contains("http://") {
+            if let colon = word.lastIndex(of: ":"), let port = Int(word[word.index(after: colon)...]) {
+                ports.append(port)
+            }
+        }
+        return ports
+    }
+
+    var pid: Int32 { self.process.processIdentifier }
+
+    /// Everything the server wrote to its error log so far.
+    var errorLog: String { self.output.text }
+
+    func waitForLog(containing text: String, timeout: TimeInterval = 10) -> String? {
+        self.output.waitForLine(containing: text, timeout: timeout)
+    }
+
+    /// Open file descriptors of the server process.
+    func openDescriptors() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(self.pid)/fd").count) ?? -1
+    }
+
+    func signal(_ signo: Int32) {
+        kill(self.pid, signo)
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if self.process.isRunning {
+            kill(self.pid, SIGTERM)
+        }
+        self.process.waitUntilExit()
+        return self.process.terminationStatus
+    }
+
+    deinit {
+        if self.process.isRunning {
+            kill(self.pid, SIGKILL)
+            self.process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+}
+
+enum BerthProcessError: Error, CustomStringConvertible {
+    case didNotStart(String)
+    var description: String {
+        switch self {
+        case .didNotStart(let log): return "berth did not start; its output:\n\(log)"
+        }
+    }
+}
+
+/// Collects a child's output and lets a test wait for a line in it.
+final class OutputCollector: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var data = Data()
+    private var finished = false
+
+    func append(_ chunk: Data) {
+        self.condition.lock()
+        self.data.append(chunk)
+        self.condition.broadcast()
+        self.condition.unlock()
+    }
+
+    func finish() {
+        self.condition.lock()
+        self.finished = true
+        self.condition.broadcast()
+        self.condition.unlock()
+    }
+
+    var text: String {
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        return String(decoding: self.data, as: UTF8.self)
+    }
+
+    func waitForLine(containing needle: String, timeout: TimeInterval) -> String? {
+        let deadline = Date().addingTimeInterval(timeout)
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while true {
+            let text = String(decoding: self.data, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) {
+                return String(line)
+            }
+            if self.finished || !self.condition.wait(until: deadline) { return nil }
+        }
+    }
+}
+
+enum TemporaryDirectory {
+    static func make() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("berth-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}

@@ -1,0 +1,54 @@
+import Testing
+
+@testable import BerthServer
+
+@Suite("Host and path matching")
+struct HostTableTests {
+    func host(_ names: [String], isDefault: Bool = false, prefixes: [String] = ["/"]) -> VirtualHost {
+        VirtualHost(
+            name: names[0], names: names, isDefault: isDefault,
+            routes: prefixes.map { PathRoute(prefix: $0, handler: .redirect(.init(target: $0, status: 301, keepPath: false)), headers: [], errorPages: [:]) },
+            accessLog: nil)
+    }
+
+    @Test func exactThenLongestWildcardThenDefault() {
+        let shop = host(["shop.test", "www.shop.test"])
+        let wide = host(["*.test"])
+        let narrow = host(["*.old.test"])
+        let fallback = host(["default.test"], isDefault: true)
+        let table = HostTable(hosts: [shop, wide, narrow, fallback])
+        #expect(table.host(for: "shop.test") === shop)
+        #expect(table.host(for: "WWW.Shop.Test:8443") === shop)
+        #expect(table.host(for: "a.old.test") === narrow)
+        #expect(table.host(for: "x.y.old.test") === narrow)
+        #expect(table.host(for: "old.test") === wide)
+        #expect(table.host(for: "elsewhere.example") === fallback)
+        #expect(table.host(for: nil) === fallback)
+        #expect(table.host(for: "shop.test.") === shop)
+    }
+
+    @Test func noDefaultMeansNoHost() {
+        let table = HostTable(hosts: [host(["a.test"])])
+        #expect(table.host(for: "b.test") == nil)
+    }
+
+    @Test func hostNameParsing() {
+        #expect(HostTable.hostName(of: "[::1]:8080") == "[::1]")
+        #expect(HostTable.hostName(of: "Example.COM") == "example.com")
+        #expect(HostTable.hostName(of: ":80") == nil)
+    }
+
+    @Test func longestPrefixOnSegmentBoundaries() {
+        let site = host(["a.test"], prefixes: ["/", "/api", "/api/v2", "/static/"])
+        #expect(site.route(for: "/api")?.prefix == "/api")
+        #expect(site.route(for: "/api/x")?.prefix == "/api")
+        #expect(site.route(for: "/apix")?.prefix == "/")
+        #expect(site.route(for: "/api/v2/users")?.prefix == "/api/v2")
+        #expect(site.route(for: "/static/app.js")?.prefix == "/static/")
+        let api = site.route(for: "/api/x")!
+        #expect(api.remainder(of: "/api") == "/")
+        #expect(api.remainder(of: "/api/x/y") == "/x/y")
+        let assets = site.route(for: "/static/app.js")!
+        #expect(assets.remainder(of: "/static/app.js") == "/app.js")
+    }
+}

@@ -1,0 +1,85 @@
+import Testing
+
+@testable import BerthStatic
+
+@Suite struct HTTPDateTests {
+    @Test func formatsIMFFixdate() {
+        #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(951_782_400) == "Tue, 29 Feb 2000 00:00:00 GMT")
+        #expect(HTTPDate.format(4_102_444_799) == "Thu, 31 Dec 2099 23:59:59 GMT")
+    }
+
+    @Test func parsesTheThreeFormats() {
+        #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
+        #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == 784_111_777)
+        #expect(HTTPDate.parse("Sun Nov  6 08:49:37 1994") == 784_111_777)
+        #expect(HTTPDate.parse("  Sun, 06 Nov 1994 08:49:37 GMT ") == 784_111_777)
+    }
+
+    @Test func roundTrips() {
+        for seconds in stride(from: 0, to: 4_000_000_000, by: 86_399 * 37 + 13) {
+            #expect(HTTPDate.parse(HTTPDate.format(seconds)) == seconds)
+        }
+    }
+
+    @Test func refusesInvalidDates() {
+        for text in [
+            "", "yesterday", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun Nov  6 08:49 1994", "1994-11-06T08:49:37Z",
+        ] {
+            #expect(HTTPDate.parse(text) == nil, "\(text)")
+        }
+    }
+}
+
+@Suite struct MIMETypesTests {
+    @Test func textualTypesCarryCharset() {
+        let types = MIMETypes.standard
+        #expect(types.type(forExtension: "html") == "text/html; charset=utf-8")
+        #expect(types.type(forExtension: "css") == "text/css; charset=utf-8")
+        #expect(types.type(forExtension: "js") == "text/javascript; charset=utf-8")
+        #expect(types.type(forExtension: "json") == "application/json; charset=utf-8")
+        #expect(types.type(forExtension: "xml") == "application/xml; charset=utf-8")
+        #expect(types.type(forExtension: "svg") == "image/svg+xml; charset=utf-8")
+        #expect(types.type(forExtension: "webmanifest") == "application/manifest+json; charset=utf-8")
+        #expect(types.type(forExtension: "png") == "image/png")
+        #expect(types.type(forExtension: "woff2") == "font/woff2")
+        #expect(types.type(forExtension: "wasm") == "application/wasm")
+    }
+
+    @Test func lookupIsCaseInsensitiveWithFallback() {
+        let types = MIMETypes.standard
+        #expect(types.type(forExtension: "PNG") == "image/png")
+        #expect(types.type(forExtension: ".png") == "image/png")
+        #expect(types.type(forExtension: "nope") == "application/octet-stream")
+        #expect(types.type(forPath: "/a/b.tar.GZ") == "application/gzip")
+        #expect(types.type(forPath: "/a.d/README") == "application/octet-stream")
+        #expect(types.type(forPath: ".bashrc") == "application/octet-stream")
+    }
+
+    @Test func siteOverridesTheTable() throws {
+        let root = try TemporaryRoot()
+        try root.write("page.html", "<p>")
+        try root.write("data.foo", "x")
+        let site = try root.site { $0.mimeTypes = ["html": "text/html", "FOO": "application/x-foo"] }
+        #expect(site.get("/page.html")?.header("Content-Type") == "text/html")
+        #expect(site.get("/data.foo")?.header("Content-Type") == "application/x-foo")
+    }
+}
+
+@Suite struct AcceptEncodingTests {
+    @Test func ordersByQualityThenServerPreference() {
+        #expect(AcceptEncoding.preferredCodings("gzip, deflate, br, zstd") == [.brotli, .zstandard, .gzip])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=1, br;q=0.5") == [.gzip, .brotli])
+        #expect(AcceptEncoding.preferredCodings("br;q=0, gzip") == [.gzip])
+        #expect(AcceptEncoding.preferredCodings("*") == [.brotli, .zstandard, .gzip])
+        #expect(AcceptEncoding.preferredCodings("*;q=0.5, gzip;q=0, zstd") == [.zstandard, .brotli])
+        #expect(AcceptEncoding.preferredCodings("identity") == [])
+        #expect(AcceptEncoding.preferredCodings("x-gzip") == [.gzip])
+        #expect(AcceptEncoding.preferredCodings("GZIP ; Q=0.8") == [.gzip])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=2") == [])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=0.5, identity;q=0.9") == [])
+    }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import Testing
+
+@testable import BerthStatic
+
+@Suite struct ConfinementTests {
+    @Test func servesAFileWithItsHeaders() throws {
+        let root = try TemporaryRoot()
+        try root.write("hello.txt", "hello", modified: 784_111_777)
+        let site = try root.site { $0.cacheControl = "max-age=60" }
+        let response = try #require(site.get("/hello.txt"))
+        #expect(response.status == 200)
+        #expect(response.bodyText == "hello")
+        #expect(response.header("Content-Type") == "text/plain; charset=utf-8")
+        #expect(response.header("Content-Length") == "5")
+        #expect(response.header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(response.header("ETag") == "\"\(String(784_111_777 * 1_000_000_000, radix: 16))-5\"")
+        #expect(response.header("Accept-Ranges") == "bytes")
+        #expect(response.header("Cache-Control") == "max-age=60")
+        #expect(response.header("Vary") == "Accept-Encoding")
+        #expect(response.header("Content-Encoding") == nil)
+    }
+
+    @Test func headHasTheHeadersOfGetAndNoBody() throws {
+        let root = try TemporaryRoot()
+        try root.write("big.bin", bytes: pattern(100_000))
+        try root.write("small.txt", "hello")
+        let site = try root.site()
+        for path in ["/big.bin", "/small.txt"] {
+            let get = try #require(site.get(path))
+            let head = try #require(site.get(path, method: "HEAD", StaticRequestHeaders(range: "bytes=0-1")))
+            #expect(head.status == 200)
+            #expect(head.headers.map(\.0) == get.headers.map(\.0))
+            #expect(head.header("Content-Length") == get.header("Content-Length"))
+            guard case .empty = head.body else {
+                Issue.record("HEAD body must be empty")
+                continue
+            }
+        }
+    }
+
+    @Test func otherMethodsGet405OnFilesAndFallThroughElsewhere() throws {
+        let root = try TemporaryRoot()
+        try root.write("a.txt", "a")
+        try root.write("index.html", "i")
+        let site = try root.site()
+        let response = try #require(site.get("/a.txt", method: "POST"))
+        #expect(response.status == 405)
+        #expect(response.header("Allow") == "GET, HEAD")
+        #expect(site.get("/missing", method: "POST") == nil)
+        // A directory is not this handler's resource: `POST /` belongs to a fallback app.
+        #expect(site.get("/", method: "POST") == nil)
+        // Methods are case-sensitive (RFC 9110 §9.1).
+        #expect(site.get("/a.txt", method: "get")?.status == 405)
+    }
+
+    @Test func dotDotCannotLeaveTheRoot() throws {
+        let outer = try TemporaryRoot()
+        try outer.write("secret.txt", "secret")
+        try outer.write("public/a.txt", "a")
+        let site = try StaticSite(options: StaticSiteOptions(root: outer.path + "/public"))
+        #expect(site.get("/../secret.txt") == nil)
+        #expect(site.get("/a.txt/../../secret.txt") == nil)
+        #expect(site.get("/./a.txt") == nil)
+        #expect(site.get("//a.txt") == nil)
+        #expect(site.get("a.txt") == nil)
+        #expect(site.get("/a.txt")?.status == 200)
+    }
+
+    @Test func symlinksLeavingTheRootAreHidden() throws {
+        let outer = try TemporaryRoot()
+        try outer.write("secret.txt", "secret")
+        try outer.makeDirectory("secrets")
+        try outer.write("secrets/key.txt", "key")
+        try outer.write("public/inside.txt", "inside")
+        try outer.makeDirectory("public/sub")
+        try outer.symlink("public/out.txt", to: "../secret.txt")
+        try outer.symlink("public/abs.txt", to: outer.path + "/secret.txt")
+        try outer.symlink("public/outdir", to: "../secrets")
+        try outer.symlink("public/sub/up.txt", to: "../inside.txt")
+        try outer.symlink("public/in.txt", to: "inside.txt")
+        try outer.symlink("public/indir", to: "sub")
+
+        let confined = try StaticSite(options: StaticSiteOptions(root: outer.path + "/public"))
+        #expect(confined.get("/out.txt") == nil)
+        #expect(confined.get("/abs.txt") == nil)
+        #expect(confined.get("/outdir/key.txt") == nil)
+        #expect(confined.get("/outdir") == nil)
+        #expect(confined.get("/in.txt")?.bodyText == "inside")
+        #expect(confined.get("/sub/up.txt")?.bodyText == "inside")
+        #expect(confined.get("/indir")?.status == 301)
+
+        var options = StaticSiteOptions(root: outer.path + "/public")
+        options.symlinksOutsideRoot = true
+        let open = try StaticSite(options: options)
+        #expect(open.get("/out.txt")?.bodyText == "secret")
+        #expect(open.get("/abs.txt")?.bodyText == "secret")
+        #expect(open.get("/outdir/key.txt")?.bodyText == "key")
+    }
+
+    @Test func dotfilesAreHiddenExceptWellKnown() throws {
+        let root = try TemporaryRoot()
+        try root.write(".env", "SECRET=1")
+        try root.write(".git/config", "[core]")
+        try root.write("a/.htpasswd", "x")
+        try root.write(".well-known/acme-challenge/token", "proof")
+        try root.write("a.txt", "a")
+        try root.write("a.txt.gz", bytes: [0x1F, 0x8B])
+        let hidden = try root.site()
+        #expect(hidden.get("/.env") == nil)
+        #expect(hidden.get("/.git/config") == nil)
+        #expect(hidden.get("/a/.htpasswd") == nil)
+        #expect(hidden.get("/.well-known/acme-challenge/token")?.bodyText == "proof")
+        let shown = try root.site { $0.dotfiles = true }
+        #expect(shown.get("/.env")?.bodyText == "SECRET=1")
+        #expect(shown.get("/.git/config")?.bodyText == "[core]")
+    }
+
+    @Test func onlyRegularFilesAreServed() throws {
+        let root = try TemporaryRoot()
+        #expect(mkfifo(root.path + "/pipe", 0o644) == 0)
+        let site = try root.site()
+        #expect(site.get("/pipe") == nil)
+        #expect(site.get("/nothing") == nil)
+        try root.write("file.txt", "x")
+        #expect(site.get("/file.txt/") == nil)
+    }
+
+    @Test func missingRootThrows() throws {
+        #expect(throws: StaticSiteError.self) { try StaticSite(options: StaticSiteOptions(root: "/nonexistent/berth")) }
+        #expect(throws: StaticSiteError.rootNotAbsolute(path: "relative")) {
+            try StaticSite(options: StaticSiteOptions(root: "relative"))
+        }
+        let root = try TemporaryRoot()
+        #expect(throws: StaticSiteError.invalidIndexName("../x")) { try root.site { $0.index = ["../x"] } }
+    }
+}
+
+@Suite struct DirectoryTests {
+    @Test func directoryWithoutSlashRedirectsKeepingTheQuery() throws {
+        let root = try TemporaryRoot()
+        try root.write("docs/index.html", "docs")
+        try root.write("my dir?#/index.html", "odd")
+        let site = try root.site()
+        let request = StaticRequest(method: "GET", path: "/docs", originalPath: "/site/docs", query: "a=1&b=%20")
+        guard case .response(let response) = site.respond(to: request) else {
+            Issue.record("expected a redirect")
+            return
+        }
+        #expect(response.status == 301)
+        #expect(response.header("Location") == "/site/docs/?a=1&b=%20")
+        #expect(response.header("Content-Length") == "0")
+        #expect(site.get("/docs")?.header("Location") == "/docs/")
+        #expect(site.get("/my dir?#")?.header("Location") == "/my%20dir%3F%23/")
+        #expect(site.get("/my dir?#/")?.bodyText == "odd")
+        #expect(site.get("/docs", method: "HEAD")?.status == 301)
+    }
+
+    @Test func indexFilesInOrder() throws {
+        let root = try TemporaryRoot()
+        try root.write("index.html", "root index")
+        try root.write("a/index.htm", "htm")
+        try root.write("b/index.html", "html")
+        try root.write("b/index.htm", "htm")
+        try root.makeDirectory("c/index.html")
+        let site = try root.site { $0.index = ["index.html", "index.htm"] }
+        let rootResponse = try #require(site.get("/"))
+        #expect(rootResponse.bodyText == "root index")
+        #expect(rootResponse.header("Content-Type") == "text/html; charset=utf-8")
+        #expect(site.get("/a/")?.bodyText == "htm")
+        #expect(site.get("/b/")?.bodyText == "html")
+        // A directory named like an index file is not an index file.
+        #expect(site.get("/c/") == nil)
+    }
+
+    @Test func listingOffByDefault() throws {
+        let root = try TemporaryRoot()
+        try root.write("d/a.txt", "a")
+        #expect(try root.site().get("/d/") == nil)
+    }
+
+    @Test func listingEscapesSortsAndHidesDotfiles() throws {
+        let root = try TemporaryRoot()
+        try root.write("d/b.txt", "bb", modified: 784_111_777)
+        try root.write("d/a <&> \"x\".txt", "a")
+        try root.write("d/javascript:alert(1)", "j")
+        try root.write("d/.hidden", "h")
+        try root.write("d/zdir/x", "x")
+        try root.makeDirectory("d/adir")
+        #expect(mkfifo(root.path + "/d/fifo", 0o644) == 0)
+        let site = try root.site { $0.listing = true }
+        let response = try #require(site.get("/d/"))
+        #expect(response.status == 200)
+        #expect(response.header("Content-Type") == "text/html; charset=utf-8")
+        #expect(response.header("Content-Length") == String(response.bodyBytes.count))
+        let page = response.bodyText
+        #expect(page.hasPrefix("<!DOCTYPE html>"))
+        #expect(page.contains("<title>Index of /d/</title>"))
+        #expect(page.contains("<a href=\"../\">../</a>"))
+        #expect(page.contains("<a href=\"a%20%3C%26%3E%20%22x%22.txt\">a &lt;&amp;&gt; &quot;x&quot;.txt</a>"))
+        #expect(page.contains("<a href=\"javascript%3Aalert%281%29\">"))
+        #expect(page.contains("<td>1994-11-06 08:49</td><td class=\"size\">2</td>"))
+        #expect(!page.contains(".hidden"))
+        #expect(!page.contains("fifo"))
+        let order = ["adir/", "zdir/", "a%20", "b.txt", "javascript"].map { page.range(of: $0)!.lowerBound }
+        #expect(order == order.sorted())
+
+        let withDotfiles = try root.site {
+            $0.listing = true
+            $0.dotfiles = true
+        }
+        #expect(withDotfiles.get("/d/")?.bodyText.contains("href=\".hidden\"") == true)
+        #expect(site.get("/d/", method: "HEAD")?.bodyBytes == [])
+    }
+
+    @Test func listingIndexTakesPrecedence() throws {
+        let root = try TemporaryRoot()
+        try root.write("index.html", "index")
+        let site = try root.site { $0.listing = true }
+        #expect(site.get("/")?.bodyText == "index")
+        try root.remove("index.html")
+        let page = try #require(site.get("/")).bodyText
+        #expect(page.contains("Index of /"))
+        #expect(!page.contains("../"))
+    }
+
+    @Test func listingHidesSymlinksLeavingTheRoot() throws {
+        let outer = try TemporaryRoot()
+        try outer.write("secret.txt", "secret")
+        try outer.write("public/in.txt", "in")
+        try outer.symlink("public/out.txt", to: "../secret.txt")
+        try outer.symlink("public/link.txt", to: "in.txt")
+        var options = StaticSiteOptions(root: outer.path + "/public")
+        options.listing = true
+        let page = try #require(try StaticSite(options: options).get("/")).bodyText
+        #expect(page.contains("link.txt"))
+        #expect(!page.contains("out.txt"))
+    }
+}

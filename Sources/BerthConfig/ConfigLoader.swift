@@ -58,6 +58,11 @@ public enum ConfigLoader {
         }
         guard let error = error as? YamlError else { return at(1, 1, "invalid YAML: \(error)") }
         switch error {
+        case let .scanner(_, _, mark, yaml) where character(at: mark, in: yaml) == "\t":
+            return at(mark.line, mark.column, "invalid YAML: tabs cannot indent YAML; use spaces")
+        case let .composer(_, "but found another document", mark, _):
+            return at(mark.line, mark.column,
+                      "invalid YAML: a second document ('---') follows; the file must hold one")
         case let .scanner(context, problem, mark, _),
              let .parser(context, problem, mark, _),
              let .composer(context, problem, mark, _):
@@ -77,6 +82,14 @@ public enum ConfigLoader {
         default:
             return at(1, 1, "invalid YAML: \(error)")
         }
+    }
+
+    /// The character at a 1-based mark, counting columns in Unicode scalars as libyaml does.
+    private static func character(at mark: Mark, in text: String) -> Unicode.Scalar? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard mark.line >= 1, mark.line <= lines.count else { return nil }
+        let scalars = Array(lines[mark.line - 1].unicodeScalars)
+        return mark.column >= 1 && mark.column <= scalars.count ? scalars[mark.column - 1] : nil
     }
 
     /// 1-based line and column (in Unicode scalars, as libyaml counts) of a character offset.

@@ -178,7 +178,8 @@ extension ConfigReader {
             return nil
         }
         guard bytes >= minimum else {
-            error("expected a size of at least \(minimum) bytes, found \(found(node))", at: node)
+            let unit = minimum == 1 ? "byte" : "bytes"
+            error("expected a size of at least \(minimum) \(unit), found \(found(node))", at: node)
             return nil
         }
         return bytes

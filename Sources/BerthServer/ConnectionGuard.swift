@@ -154,6 +154,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var timerGeneration = 0
     private var rejected = false
+    /// The server is stopping: close as soon as no response is in progress.
+    private var stopping = false
 
     init(limits: ConnectionLimits) {
         self.state = ConnectionGuardState(
@@ -215,6 +217,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             self.perform(self.state.progress(progress), context: context)
             if progress == .closeAfterDraining {
                 context.close(mode: .output, promise: nil)
+            } else if progress == .responseComplete && self.stopping {
+                self.closeWhenFlushed(context: context)
             }
             promise?.succeed()
             return
@@ -267,7 +271,27 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
+    /// Writes complete in order, so an empty write completes only after every byte of the
+    /// responses before it left: then the connection can close without cutting one off.
+    private func closeWhenFlushed(context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            loopBound.value.close(promise: nil)
+        }
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // A graceful stop: idle connections close once their last response is out; busy ones
+        // when the response in progress is (see `.responseComplete`). Handled here rather
+        // than by the pipelining handler, which would close while a body is still queued.
+        if event is ChannelShouldQuiesceEvent {
+            self.stopping = true
+            if self.state.phase == .idle || self.state.phase == .draining {
+                self.closeWhenFlushed(context: context)
+            }
+            return
+        }
         // The client finished sending while we drain: nothing is left to protect.
         if self.state.phase == .draining, event is ChannelEvent, case .inputClosed = event as! ChannelEvent {
             context.close(promise: nil)

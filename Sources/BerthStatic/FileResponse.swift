@@ -7,12 +7,10 @@ struct Representation {
     /// Media type of the original file (a sidecar's own name would say "gzip").
     let contentType: String
 
-    /// `"<mtime ns hex>-<size hex>"`, plus the coding for sidecars. Nanoseconds, not seconds as
-    /// in nginx, so two same-size edits within one second still get distinct validators.
+    /// The file's own entity-tag, plus the coding for sidecars.
     var entityTag: EntityTag {
-        var opaque = String(file.identity.modifiedNanoseconds, radix: 16) + "-" + String(file.size, radix: 16)
-        if let coding { opaque += "-" + coding.entityTagSuffix }
-        return EntityTag(opaque: Substring(opaque), isWeak: false)
+        guard let coding else { return EntityTag(opaque: Substring(file.entityTagOpaque), isWeak: false) }
+        return EntityTag(opaque: Substring(file.entityTagOpaque + "-" + coding.entityTagSuffix), isWeak: false)
     }
 
     var lastModified: Int { file.identity.modifiedSeconds }
@@ -32,9 +30,9 @@ struct FileResponder: Sendable {
         let lastModified = representation.lastModified
         let isHead = request.method == "HEAD"
 
-        var validators: [(String, String)] = [
+        let validators: [(String, String)] = [
             ("ETag", "\"" + entityTag.opaque + "\""),
-            ("Last-Modified", HTTPDate.format(lastModified)),
+            ("Last-Modified", file.lastModified),
         ]
         var vary: [(String, String)] = []
         // Any response to this URL depends on Accept-Encoding once sidecars may be chosen, so
@@ -62,11 +60,11 @@ struct FileResponder: Sendable {
             if rangeAllowed { decision = ByteRanges.evaluate(range, size: size) }
         }
 
-        if let coding = representation.coding { validators.append(("Content-Encoding", coding.token)) }
+        let encoding = representation.coding.map { [("Content-Encoding", $0.token)] } ?? []
         let contentType = ("Content-Type", representation.contentType)
         switch decision {
         case .ignore:
-            let headers = [contentType, ("Content-Length", String(size))] + validators
+            let headers = [contentType, ("Content-Length", String(size))] + encoding + validators
                 + [("Accept-Ranges", "bytes")] + vary + caching
             guard !isHead else { return StaticResponse(status: 200, headers: headers, body: .empty) }
             guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
@@ -86,7 +84,7 @@ struct FileResponder: Sendable {
                 return Self.outOfDescriptors
             }
             let headers = [contentType, ("Content-Length", String(range.count))]
-                + [("Content-Range", range.contentRange(size: size))] + validators
+                + [("Content-Range", range.contentRange(size: size))] + encoding + validators
                 + [("Accept-Ranges", "bytes")] + vary + caching
             return StaticResponse(status: 206, headers: headers, body: body)
 
@@ -104,7 +102,7 @@ struct FileResponder: Sendable {
                 openFile = opened
             }
             let headers = [("Content-Type", multipart.mediaType), ("Content-Length", String(multipart.length(of: ranges)))]
-                + validators + [("Accept-Ranges", "bytes")] + vary + caching
+                + encoding + validators + [("Accept-Ranges", "bytes")] + vary + caching
             return StaticResponse(
                 status: 206,
                 headers: headers,

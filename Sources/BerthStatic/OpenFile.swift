@@ -40,6 +40,9 @@ final class CachedFile: Sendable {
 
     let identity: FileIdentity
     let contents: ByteBuffer?
+    /// Validator texts, computed once per open rather than per response.
+    let entityTagOpaque: String
+    let lastModified: String
     private let descriptor: CInt
 
     var size: Int64 { identity.size }
@@ -73,6 +76,10 @@ final class CachedFile: Sendable {
         self.identity = identity
         self.contents = contents
         self.descriptor = descriptor
+        // `<mtime ns hex>-<size hex>`: nanoseconds rather than nginx's seconds, so two same-size
+        // edits within one second still get distinct entity-tags.
+        entityTagOpaque = String(identity.modifiedNanoseconds, radix: 16) + "-" + String(identity.size, radix: 16)
+        lastModified = HTTPDate.format(identity.modifiedSeconds)
     }
 
     deinit {

@@ -46,14 +46,17 @@ final class RootDirectory: Sendable {
     let descriptor: CInt
     let path: String
     let symlinksOutsideRoot: Bool
+    /// False only in tests, to exercise the fallback used on kernels without openat2.
+    let usesOpenat2: Bool
 
-    init(path: String, symlinksOutsideRoot: Bool) throws(StaticSiteError) {
+    init(path: String, symlinksOutsideRoot: Bool, usesOpenat2: Bool = true) throws(StaticSiteError) {
         guard path.hasPrefix("/") else { throw .rootNotAbsolute(path: path) }
         let fd = open(path, cberth_o_path | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw .rootUnavailable(path: path, errno: errno) }
         descriptor = fd
         self.path = path
         self.symlinksOutsideRoot = symlinksOutsideRoot
+        self.usesOpenat2 = usesOpenat2
     }
 
     deinit {
@@ -102,6 +105,7 @@ final class RootDirectory: Sendable {
             let fd = openat(descriptor, relative, flags)
             return fd >= 0 ? fd : nil
         }
+        guard usesOpenat2 else { return openByResolvedPath(relative, flags: flags) }
         let fd = cberth_open_beneath(descriptor, relative, flags, 0)
         if fd >= 0 { return fd }
         // openat2 needs Linux 5.6; some container seccomp profiles answer EPERM instead of

@@ -9,7 +9,7 @@ import Testing
     static let badConfigs = [
         "unknown-key-suggestion", "unknown-key-no-suggestion", "wrong-types", "bad-size",
         "bad-duration", "missing-dir", "duplicate-host", "two-defaults", "port-clash",
-        "unknown-app", "yaml-syntax", "yaml-duplicate-key", "many-errors", "redirect-status",
+        "unknown-app", "yaml-syntax", "yaml-tabs", "yaml-duplicate-key", "many-errors", "redirect-status",
         "prefix-without-slash", "missing-required", "tls-listener", "host-handlers",
         "bad-host-names", "bad-values", "bad-apps", "empty",
     ]

@@ -98,6 +98,14 @@ final class RawConnection {
         return false
     }
 
+    /// Blocks until the first bytes of a response arrived (they stay buffered for
+    /// `readResponse`).
+    func waitForFirstBytes() throws {
+        while self.pending.isEmpty {
+            guard try self.fill() else { throw WireError.closedBeforeResponse(received: 0) }
+        }
+    }
+
     /// True when the server closed the connection (EOF or reset) within the timeout.
     func isClosedByPeer() -> Bool {
         do {

@@ -237,3 +237,26 @@ import Testing
         #expect(!page.contains("out.txt"))
     }
 }
+
+@Suite struct ResolvedPathConfinementTests {
+    /// The path used when openat2 is unavailable (ENOSYS) confines just as well.
+    @Test func realpathFallbackConfines() throws {
+        let outer = try TemporaryRoot()
+        try outer.write("secret.txt", "secret")
+        try outer.write("public/inside.txt", "inside")
+        try outer.makeDirectory("public/sub")
+        try outer.symlink("public/out.txt", to: "../secret.txt")
+        try outer.symlink("public/abs.txt", to: outer.path + "/secret.txt")
+        try outer.symlink("public/sub/up.txt", to: "../inside.txt")
+        try outer.symlink("public/outdir", to: "..")
+        let root = try RootDirectory(path: outer.path + "/public", symlinksOutsideRoot: false, usesOpenat2: false)
+        #expect(CachedFile.open("out.txt", in: root) == nil)
+        #expect(CachedFile.open("abs.txt", in: root) == nil)
+        #expect(CachedFile.open("outdir/secret.txt", in: root) == nil)
+        #expect(!root.isConfinedDirectory("outdir"))
+        #expect(root.isConfinedDirectory("sub"))
+        #expect(root.isConfinedDirectory("."))
+        #expect(CachedFile.open("inside.txt", in: root)?.contents.map { String(buffer: $0) } == "inside")
+        #expect(CachedFile.open("sub/up.txt", in: root)?.contents.map { String(buffer: $0) } == "inside")
+    }
+}

@@ -1,0 +1,21 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// A small notes app served by Berth: a JSON API over a file, and a static front end in public/.
+let package = Package(
+    name: "NotesApp",
+    products: [
+        // Dynamic: the server loads it with dlopen.
+        .library(name: "NotesApp", type: .dynamic, targets: ["NotesApp"]),
+    ],
+    dependencies: [
+        .package(path: "../../Sources/BerthApp"),
+    ],
+    targets: [
+        .target(
+            name: "NotesApp",
+            // The product, never the target: the app must share the server's one copy of the API.
+            dependencies: [.product(name: "BerthApp", package: "BerthApp")]
+        ),
+    ]
+)

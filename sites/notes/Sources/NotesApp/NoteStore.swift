@@ -1,0 +1,173 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One note.
+struct Note: Codable, Sendable {
+    let id: Int
+    let text: String
+    let created: Date
+}
+
+/// The notes file: every note and the next id to hand out (ids are never reused).
+private struct NotesFile: Codable {
+    var nextID = 1
+    var notes: [Note] = []
+}
+
+enum NoteStoreError: Error, CustomStringConvertible {
+    case system(String, path: String, errno: Int32)
+    case corrupt(path: String, reason: String)
+
+    var description: String {
+        switch self {
+        case .system(let call, let path, let code):
+            return "\(call) \(path): \(String(cString: strerror(code)))"
+        case .corrupt(let path, let reason):
+            return "\(path) is not a notes file (\(reason)); move it aside to start afresh"
+        }
+    }
+}
+
+/// Notes in a JSON file, safe against crashes and against several worker processes.
+///
+/// Every change is written to a temporary file, flushed to disk, renamed over `notes.json`,
+/// and the folder is flushed too, so an acknowledged note survives a crash or a power cut,
+/// and a reader never sees half a file. Workers are separate processes with their own memory,
+/// so each change takes an exclusive `flock` and re-reads the file first; reads take a shared
+/// lock and reuse the parsed file while its inode, size and mtime are unchanged.
+actor NoteStore {
+    nonisolated let folder: String
+    nonisolated let file: String
+    private let lockPath: String
+    private var folderDescriptor: Int32 = -1
+    private var lockDescriptor: Int32 = -1
+    private var cached: (stamp: [Int], contents: NotesFile)?
+
+    init(folder: String) {
+        self.folder = folder
+        self.file = folder + "/notes.json"
+        self.lockPath = folder + "/notes.lock"
+    }
+
+    /// Creates the folder and keeps it open (for fsync) until ``close()``.
+    func open() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw NoteStoreError.system("mkdir", path: folder, errno: EACCES)
+        }
+        folderDescriptor = try check(Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", folder)
+        lockDescriptor = try check(Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644), "open", lockPath)
+    }
+
+    /// Closes what ``open()`` opened; the worker is draining.
+    func close() {
+        if folderDescriptor >= 0 { Glibc.close(folderDescriptor) }
+        if lockDescriptor >= 0 { Glibc.close(lockDescriptor) }
+        folderDescriptor = -1
+        lockDescriptor = -1
+    }
+
+    func all() throws -> [Note] {
+        try locked(LOCK_SH) { try load().notes }
+    }
+
+    func note(id: Int) throws -> Note? {
+        try locked(LOCK_SH) { try load().notes.first { $0.id == id } }
+    }
+
+    func add(text: String) throws -> Note {
+        try locked(LOCK_EX) {
+            var contents = try load()
+            let note = Note(id: contents.nextID, text: text, created: Date())
+            contents.nextID += 1
+            contents.notes.append(note)
+            try save(contents)
+            return note
+        }
+    }
+
+    func delete(id: Int) throws -> Bool {
+        try locked(LOCK_EX) {
+            var contents = try load()
+            guard let index = contents.notes.firstIndex(where: { $0.id == id }) else { return false }
+            contents.notes.remove(at: index)
+            try save(contents)
+            return true
+        }
+    }
+
+    private func locked<T>(_ mode: Int32, _ body: () throws -> T) throws -> T {
+        guard lockDescriptor >= 0 else { throw NoteStoreError.system("use", path: lockPath, errno: EBADF) }
+        // Blocks this thread while another worker writes, which takes milliseconds.
+        while flock(lockDescriptor, mode) != 0 {
+            guard errno == EINTR else { throw NoteStoreError.system("flock", path: lockPath, errno: errno) }
+        }
+        defer { flock(lockDescriptor, LOCK_UN) }
+        return try body()
+    }
+
+    private func load() throws -> NotesFile {
+        var info = stat()
+        guard stat(file, &info) == 0 else {
+            if errno == ENOENT { return NotesFile() }
+            throw NoteStoreError.system("stat", path: file, errno: errno)
+        }
+        let stamp = [Int(info.st_ino), Int(info.st_size), info.st_mtim.tv_sec, info.st_mtim.tv_nsec]
+        if let cached, cached.stamp == stamp { return cached.contents }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: file))
+        } catch {
+            throw NoteStoreError.system("read", path: file, errno: EIO)
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            let contents = try decoder.decode(NotesFile.self, from: data)
+            cached = (stamp, contents)
+            return contents
+        } catch {
+            throw NoteStoreError.corrupt(path: file, reason: "\(error)")
+        }
+    }
+
+    private func save(_ contents: NotesFile) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let bytes = Array(try encoder.encode(contents))
+        let temporary = folder + "/.notes.json.\(getpid()).tmp"
+        let descriptor = try check(Glibc.open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644), "open", temporary)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let code = errno
+                Glibc.close(descriptor)
+                unlink(temporary)
+                throw NoteStoreError.system("write", path: temporary, errno: code)
+            }
+            written += count
+        }
+        // Data first, then the name: after a crash the old file or the new one is there, whole.
+        guard fsync(descriptor) == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            unlink(temporary)
+            throw NoteStoreError.system("fsync", path: temporary, errno: code)
+        }
+        Glibc.close(descriptor)
+        _ = try check(rename(temporary, file), "rename", file)
+        _ = try check(fsync(folderDescriptor), "fsync", folder)
+        cached = nil
+    }
+
+    private func check(_ result: Int32, _ call: String, _ path: String) throws -> Int32 {
+        guard result >= 0 else { throw NoteStoreError.system(call, path: path, errno: errno) }
+        return result
+    }
+}

@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // The app API: its own package so its dynamic library exists once in the process.
+        .package(path: "Sources/BerthApp"),
     ],
     targets: [
         // The virtual-host file: YAML in, validated plain values out (no NIO).
@@ -27,15 +31,27 @@ let package = Package(
             name: "BerthStatic",
             dependencies: ["CBerthSystem", .product(name: "NIOCore", package: "swift-nio")]
         ),
-        // Sockets, HTTP/1.1, host and path routing, limits, timeouts, access log.
+        // Loading app libraries: file checks, a probe in a child process, dlopen, ABI stamp,
+        // identity of the API copy. Knows no HTTP parsing.
+        .target(
+            name: "BerthPlugins",
+            dependencies: [.product(name: "BerthApp", package: "BerthApp")]
+        ),
+        // Sockets, TLS with SNI, HTTP/1.1 and HTTP/2 (ALPN), host and path routing, limits, timeouts, access log.
         .target(
             name: "BerthServer",
             dependencies: [
                 "BerthConfig",
                 "BerthStatic",
+                "BerthPlugins",
+                .product(name: "BerthApp", package: "BerthApp"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -44,12 +60,18 @@ let package = Package(
             dependencies: [
                 "BerthConfig",
                 "BerthServer",
+                "BerthPlugins",
+                .product(name: "BerthApp", package: "BerthApp"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic"]),
+        .testTarget(
+            name: "BerthPluginsTests",
+            dependencies: ["BerthPlugins", .product(name: "BerthApp", package: "BerthApp")]
+        ),
         .testTarget(
             name: "BerthServerTests",
             dependencies: [

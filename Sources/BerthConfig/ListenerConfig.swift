@@ -15,6 +15,7 @@ import Darwin
 ///     address: 0.0.0.0                # an IP address; default 0.0.0.0. "::", "::1", "[::1]" too
 ///     tls: false                      # HTTPS on this socket, certificates from the hosts (SNI)
 ///     http2: true                     # offer HTTP/2 (ALPN on TLS sockets)
+///   - { port: 8443, tls: { min_version: "1.3" } }   # TLS settings: oldest version, 1.2 (default) or 1.3
 /// ```
 public struct ListenerConfig: Sendable, Equatable {
     /// The IP address in its canonical text form (`::1`, never `[::1]` or `0:0::1`).
@@ -22,14 +23,18 @@ public struct ListenerConfig: Sendable, Equatable {
     /// 0 asks the kernel for an ephemeral port, which is what tests use.
     public var port: Int
     public var tls: Bool
+    /// The oldest TLS version accepted on a `tls` listener.
+    public var tlsMinimumVersion: TLSMinimumVersion
     public var http2: Bool
     public var location: SourceLocation
 
-    public init(address: String = "0.0.0.0", port: Int, tls: Bool = false, http2: Bool = true,
+    public init(address: String = "0.0.0.0", port: Int, tls: Bool = false,
+                tlsMinimumVersion: TLSMinimumVersion = .tls12, http2: Bool = true,
                 location: SourceLocation) {
         self.address = address
         self.port = port
         self.tls = tls
+        self.tlsMinimumVersion = tlsMinimumVersion
         self.http2 = http2
         self.location = location
     }
@@ -80,7 +85,7 @@ extension ConfigReader {
                 valid = false
             }
         }
-        if let tls = fields["tls"] { listener.tls = bool(tls) ?? false }
+        if let tls = fields["tls"], !readListenerTLS(tls, into: &listener) { valid = false }
         if let http2 = fields["http2"] { listener.http2 = bool(http2) ?? true }
         return valid ? listener : nil
     }

@@ -111,8 +111,14 @@ extension ConfigReader {
         }
         if tlsListeners.isEmpty && !config.listeners.isEmpty {
             for host in config.hosts where host.tls != nil {
-                warning("host '\(host.name)' has a certificate but no listener is marked 'tls: true'; "
-                        + "it is served over plain HTTP only", at: host.tls!.location)
+                // A redirect to a port nothing listens on would take the site offline.
+                if host.tls!.redirectHTTP {
+                    error("host '\(host.name)' has 'redirect_http: true' but no listener is marked "
+                          + "'tls: true'; add one like '- { port: 8443, tls: true }'", at: host.tls!.location)
+                } else {
+                    warning("host '\(host.name)' has a certificate but no listener is marked 'tls: true'; "
+                            + "it is served over plain HTTP only", at: host.tls!.location)
+                }
             }
         }
     }

@@ -33,10 +33,12 @@ enum ChildProcess {
         let message: String
     }
 
-    /// Runs `arguments` (the first is the program; without a `/` it is looked up in PATH),
-    /// handing each chunk of output to `onOutput`, and waits for it to end.
+    /// Runs `arguments` (the first is the program; without a `/` it is looked up in PATH)
+    /// with the server's environment plus `environment`, handing each chunk of output to
+    /// `onOutput`, and waits for it to end.
     static func run(
         _ arguments: [String],
+        environment: [String: String] = [:],
         timeoutSeconds: Int? = nil,
         onOutput: ([UInt8]) -> Void
     ) throws(SpawnError) -> Termination {
@@ -68,8 +70,10 @@ enum ChildProcess {
 
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let envp = mergedEnvironment(environment)
+        defer { envp.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environ)
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
         close(writeEnd)
         guard spawned == 0 else {
             close(readEnd)
@@ -106,6 +110,20 @@ enum ChildProcess {
         // The W* macros are not importable; this is their glibc definition.
         let signal = status & 0x7F
         return signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+
+    /// `environ` with `overrides` replacing or adding variables, as C strings ending in nil.
+    private static func mergedEnvironment(_ overrides: [String: String]) -> [UnsafeMutablePointer<CChar>?] {
+        var entries: [UnsafeMutablePointer<CChar>?] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            let name = text.prefix { $0 != "=" }
+            if overrides[String(name)] == nil { entries.append(strdup(entry)) }
+            cursor += 1
+        }
+        for (name, value) in overrides { entries.append(strdup("\(name)=\(value)")) }
+        return entries + [nil]
     }
 
     private static func monotonicSeconds() -> Double {

@@ -1,7 +1,6 @@
 import NIOCore
 
-/// What the request handler tells the timeout handler about a connection's progress.
-/// Sent as outbound user events, which travel from the request handler towards the socket.
+/// What the HTTP handlers tell the connection guard about a connection's progress.
 enum ConnectionProgress: Sendable, Equatable {
     /// A complete request head was parsed: header reading is over.
     case requestHeadReceived(expectsBody: Bool)
@@ -151,8 +150,13 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     typealias OutboundOut = ByteBuffer
 
     private var state: ConnectionGuardState
+    private var context: ChannelHandlerContext?
+    /// When the current phase expires; nil while no timeout runs.
+    private var deadline: NIODeadline?
+    /// One scheduled task at a time, possibly earlier than `deadline`: moving a deadline
+    /// later (every keep-alive request does) costs an assignment, not a reschedule.
     private var timer: Scheduled<Void>?
-    private var timerGeneration = 0
+    private var timerFiresAt = NIODeadline.distantFuture
     private var rejected = false
     /// The server is stopping: close as soon as no response is in progress.
     private var stopping = false
@@ -169,6 +173,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         if context.channel.isActive { self.perform(self.state.connectionStarted(), context: context) }
     }
 
@@ -186,6 +191,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func handlerRemoved(context: ChannelHandlerContext) {
         self.timer?.cancel()
         self.timer = nil
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -211,19 +217,16 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
     }
 
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if let progress = event as? ConnectionProgress {
-            if self.state.phase == .draining { return }
-            self.perform(self.state.progress(progress), context: context)
-            if progress == .closeAfterDraining {
-                context.close(mode: .output, promise: nil)
-            } else if progress == .responseComplete && self.stopping {
-                self.closeWhenFlushed(context: context)
-            }
-            promise?.succeed()
-            return
+    /// Called directly by the HTTP handlers of the same connection (same event loop): a
+    /// method call instead of a pipeline event keeps the per-request cost down.
+    func progress(_ progress: ConnectionProgress) {
+        guard let context = self.context, self.state.phase != .draining else { return }
+        self.perform(self.state.progress(progress), context: context)
+        if progress == .closeAfterDraining {
+            context.close(mode: .output, promise: nil)
+        } else if progress == .responseComplete && self.stopping {
+            self.closeWhenFlushed(context: context)
         }
-        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext) {
@@ -231,23 +234,34 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .none:
             return
         case .cancel:
-            self.timer?.cancel()
-            self.timer = nil
+            self.deadline = nil
         case .arm(let amount):
-            self.timer?.cancel()
-            self.timerGeneration &+= 1
-            let generation = self.timerGeneration
-            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            self.timer = context.eventLoop.scheduleTask(in: amount) {
-                let (handler, context) = loopBound.value
-                guard handler.timerGeneration == generation else { return }
-                handler.timerFired(context: context)
+            let deadline = NIODeadline.now() + amount
+            self.deadline = deadline
+            if self.timer == nil || deadline < self.timerFiresAt {
+                self.schedule(at: deadline, context: context)
             }
+        }
+    }
+
+    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        self.timer?.cancel()
+        self.timerFiresAt = deadline
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        self.timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.timerFired(context: context)
         }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
         self.timer = nil
+        guard let deadline = self.deadline else { return }
+        if deadline > .now() {
+            self.schedule(at: deadline, context: context)
+            return
+        }
+        self.deadline = nil
         switch self.state.expired() {
         case .closeSilently:
             context.close(promise: nil)
@@ -261,7 +275,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func reject(_ statusLine: String, context: ChannelHandlerContext) {
         guard context.channel.isActive, !self.rejected else { return }
         self.rejected = true
-        self.timer?.cancel()
+        self.deadline = nil
         let body = statusLine + "\n"
         let response = "HTTP/1.1 \(statusLine)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         let buffer = context.channel.allocator.buffer(string: response)
@@ -274,7 +288,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// Writes complete in order, so an empty write completes only after every byte of the
     /// responses before it left: then the connection can close without cutting one off.
     private func closeWhenFlushed(context: ChannelHandlerContext) {
-        self.timer?.cancel()
+        self.deadline = nil
         let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             loopBound.value.close(promise: nil)

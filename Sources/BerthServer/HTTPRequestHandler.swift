@@ -12,7 +12,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private enum State {
+    enum State {
         case idle
         /// The response is decided (or sent); request body bytes are read and dropped.
         case discardingBody
@@ -26,18 +26,26 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     let generation: SiteGeneration
-    private var state = State.idle
-    private var date = DateHeader()
+    /// The guard of the connection (nil on an HTTP/2 stream, whose connection has its own).
+    let connectionGuard: ConnectionGuardHandler?
+    var state = State.idle
+    var date = DateHeader()
     private var bodyBytes = 0
-    private var keepAlive = true
-    private var isHead = false
+    var keepAlive = true
+    var isHead = false
     /// The request being answered, kept for the access log line.
-    private var current: (head: HTTPRequestHead, startedAt: ContinuousClock.Instant, host: String)?
-    private var remoteAddress = "-"
+    var current: (head: HTTPRequestHead, startedAt: ContinuousClock.Instant, host: String)?
+    var remoteAddress = "-"
     private var accessLog: AccessLog?
+    /// The connection is TLS: `redirect_http` does not apply, and the host's HSTS value does.
+    private let isSecure: Bool
+    /// Strict-Transport-Security for the current response (RFC 6797 §7.1: over TLS only).
+    var hsts: String?
 
-    init(generation: SiteGeneration) {
+    init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler? = nil, isSecure: Bool = false) {
         self.generation = generation
+        self.connectionGuard = connectionGuard
+        self.isSecure = isSecure
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -78,8 +86,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         self.bodyBytes = 0
-        self.keepAlive = head.isKeepAlive
+        // An HTTP/2 stream carries one request; its connection outlives it (RFC 9113 §8.1).
+        self.keepAlive = head.isKeepAlive || head.version.major >= 2
         self.isHead = head.method == .HEAD
+        self.hsts = nil
         self.accessLog = self.generation.accessLog
         self.current = (head, .now, "-")
 
@@ -106,6 +116,15 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.current?.host = host.name
         self.accessLog = host.accessLog ?? self.generation.accessLog
         let path = accepted.target.path
+        if self.isSecure {
+            self.hsts = host.hsts
+        } else if let location = host.httpsRedirect?.location(uri: head.uri, path: path, authority: accepted.authority, host: host) {
+            self.answer(accepted, context: context) { handler, context in
+                let (headers, body) = HTTPSRedirect.response(to: location, allocator: context.channel.allocator)
+                handler.send(status: 308, headers: headers, body: handler.isHead ? .empty : .bytes(body), route: nil, context: context)
+            }
+            return
+        }
         guard let route = host.route(for: path) else {
             self.answer(accepted, context: context) { $0.sendError(.notFound, route: nil, context: $1) }
             return
@@ -178,7 +197,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// must still get its 400, and the next pipelined request starts after this body.
     /// A client waiting for 100 Continue is answered at once instead, and since it may then
     /// never send its body, the connection closes after the response (RFC 9110 §10.1.1).
-    private func answer(
+    func answer(
         _ accepted: RequestHeadCheck.Accepted, context: ChannelHandlerContext,
         _ respond: @escaping (HTTPRequestHandler, ChannelHandlerContext) -> Void
     ) {
@@ -198,9 +217,19 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch self.state {
         case .streamingToApp(let exchange):
             if overLimit {
+                // The app may still be reading: it sees the body fail, and the client gets
+                // 413 unless an answer already started.
                 exchange.bodyTooLarge()
-                self.state = .closing
                 self.keepAlive = false
+                self.state = .closing
+                if !exchange.answered {
+                    exchange.answered = true
+                    exchange.task?.cancel()
+                    exchange.finished()
+                    self.sendError(.payloadTooLarge, route: nil, context: context)
+                } else {
+                    self.progress(.closeAfterDraining, context: context)
+                }
                 return
             }
             exchange.receivedBody(chunk)
@@ -278,6 +307,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let route {
             for (name, value) in route.headers { fields.replaceOrAdd(name: name, value: value) }
         }
+        if let hsts = self.hsts { fields.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
         let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
         if !self.keepAlive {
             fields.replaceOrAdd(name: "Connection", value: "close")
@@ -319,10 +349,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         if close || keepAliveUntilWritten != nil {
             let written = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            let connectionGuard = self.connectionGuard.map { NIOLoopBound($0, eventLoop: context.eventLoop) }
             written.whenComplete { _ in
                 // The open file must outlive the sendfile of its region.
                 withExtendedLifetime(keepAliveUntilWritten) {}
-                if close { loopBound.value.triggerUserOutboundEvent(ConnectionProgress.closeAfterDraining, promise: nil) }
+                if close { if let connectionGuard { connectionGuard.value.progress(.closeAfterDraining) } else { loopBound.value.close(promise: nil) } }
             }
         } else {
             context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
@@ -350,19 +381,26 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func progress(_ event: ConnectionProgress, context: ChannelHandlerContext) {
-        context.triggerUserOutboundEvent(event, promise: nil)
+        self.connectionGuard?.progress(event)
     }
 }
 
 extension StaticRequestHeaders {
+    /// Repeated fields are joined with ", " (RFC 9110 §5.3): a client may split a list of
+    /// entity tags over several If-None-Match lines.
     init(_ headers: HTTPHeaders) {
-        self.init()
-        self.ifMatch = headers.first(name: "if-match")
-        self.ifNoneMatch = headers.first(name: "if-none-match")
-        self.ifModifiedSince = headers.first(name: "if-modified-since")
-        self.ifUnmodifiedSince = headers.first(name: "if-unmodified-since")
-        self.ifRange = headers.first(name: "if-range")
-        self.range = headers.first(name: "range")
-        self.acceptEncoding = headers.first(name: "accept-encoding")
+        func field(_ name: String) -> String? {
+            let values = headers[name]
+            return values.count <= 1 ? values.first : values.joined(separator: ", ")
+        }
+        self.init(
+            ifMatch: field("if-match"),
+            ifNoneMatch: field("if-none-match"),
+            ifModifiedSince: field("if-modified-since"),
+            ifUnmodifiedSince: field("if-unmodified-since"),
+            ifRange: field("if-range"),
+            range: field("range"),
+            acceptEncoding: field("accept-encoding")
+        )
     }
 }

@@ -11,6 +11,11 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundOut = HTTPServerResponsePart
 
     private var responseInProgress = false
+    private let connectionGuard: ConnectionGuardHandler?
+
+    init(connectionGuard: ConnectionGuardHandler?) {
+        self.connectionGuard = connectionGuard
+    }
 
     static func status(for error: Error) -> HTTPResponseStatus {
         switch error {
@@ -42,8 +47,9 @@ final class ProtocolErrorHandler: ChannelDuplexHandler, RemovableChannelHandler 
             headers.add(name: "Content-Length", value: String(body.utf8.count))
             context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
             context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: body)))), promise: nil)
+            let connectionGuard = self.connectionGuard
             context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-                context.triggerUserOutboundEvent(ConnectionProgress.closeAfterDraining, promise: nil)
+                if let connectionGuard { connectionGuard.progress(.closeAfterDraining) } else { context.close(promise: nil) }
             }
             self.responseInProgress = true
         } else {

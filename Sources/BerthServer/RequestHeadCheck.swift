@@ -58,7 +58,9 @@ struct RequestHeadCheck {
         }
         var chunked = false
         if !codings.isEmpty {
-            if head.version.minor == 0 {
+            // HTTP/2 requests arrive as version 2.0; the HTTP/2 codec itself marks a body of
+            // unknown length as chunked.
+            if head.version == .http1_0 {
                 return .failure(.init(status: .badRequest, reason: "Transfer-Encoding in an HTTP/1.0 request", mustClose: true))
             }
             let tokens = codings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
@@ -77,7 +79,7 @@ struct RequestHeadCheck {
             guard expectations.count == 1, expectations[0].trimmingSpaces().lowercased() == "100-continue" else {
                 return .failure(.init(status: .expectationFailed, reason: "unsupported Expect", mustClose: true))
             }
-            expectsContinue = head.version.minor >= 1
+            expectsContinue = head.version != .http1_0
         }
 
         let target: RequestTarget

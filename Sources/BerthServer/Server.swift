@@ -14,8 +14,11 @@ public final class Server: Sendable {
     public struct BoundListener: Sendable, CustomStringConvertible {
         public var address: String
         public var port: Int
+        /// A `tls` listener: HTTPS, with HTTP/2 where ALPN chooses it.
+        public var isSecure = false
         public var description: String {
-            address.contains(":") ? "http://[\(address)]:\(port)" : "http://\(address):\(port)"
+            let scheme = self.isSecure ? "https" : "http"
+            return address.contains(":") ? "\(scheme)://[\(address)]:\(port)" : "\(scheme)://\(address):\(port)"
         }
     }
 
@@ -25,6 +28,9 @@ public final class Server: Sendable {
     private let registry: ConnectionRegistry
     private let listeners = Mutex<[Channel]>([])
     private let logger: Logger
+    /// One set of TLS contexts per kind of `tls` listener, built with the generation.
+    private let tlsContexts: [TLSContexts.Profile: TLSContexts]
+    private let httpsPort: HTTPSPort
 
     /// Builds everything a request needs (static roots opened, error pages read, logs
     /// opened) before any socket is bound, so a bad generation never half-starts.
@@ -32,15 +38,46 @@ public final class Server: Sendable {
         self.config = config
         self.logger = logger
         var builder = SiteGenerationBuilder(config: config, apps: apps, logger: logger)
+        let httpsPort = HTTPSPort(config.listeners)
+        builder.httpsPort = httpsPort
         self.generation = try builder.build()
+        self.httpsPort = httpsPort
+        let (contexts, warnings) = try Self.makeTLSContexts(config: config)
+        for warning in warnings { logger.warning("\(warning)") }
+        self.tlsContexts = contexts
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? System.coreCount)
     }
 
-    /// Everything `init` checks, without starting threads: for `berth check`.
-    public static func check(config: ServerConfig, apps: [String: AppEndpoint] = [:], logger: Logger) throws {
-        var builder = SiteGenerationBuilder(config: config, apps: apps, logger: logger)
+    /// Everything `init` checks, without starting threads: for `berth check`. Returns the
+    /// findings that do not prevent serving (a certificate close to expiry).
+    @discardableResult
+    public static func check(config: ServerConfig, logger: Logger) throws -> [String] {
+        // Apps are checked by their own probe; routes to them are taken on trust here.
+        var builder = SiteGenerationBuilder(config: config, apps: nil, logger: logger)
         _ = try builder.build()
+        return try Self.makeTLSContexts(config: config).warnings
+    }
+
+    /// Checks every host certificate (even with no `tls` listener: `berth check` validates
+    /// everything) and builds the contexts the `tls` listeners need.
+    private static func makeTLSContexts(config: ServerConfig) throws -> ([TLSContexts.Profile: TLSContexts], warnings: [String]) {
+        let report = CertificateCheck.check(config.hosts)
+        if !report.errors.isEmpty { throw SiteError(message: report.errors.joined(separator: "\n")) }
+        var contexts: [TLSContexts.Profile: TLSContexts] = [:]
+        for listener in config.listeners where listener.tls {
+            let profile = TLSContexts.Profile(listener)
+            guard contexts[profile] == nil else { continue }
+            guard !report.certificates.isEmpty else {
+                throw SiteError(message: "\(listener.location): listener is marked tls but no host has a certificate")
+            }
+            do {
+                contexts[profile] = try TLSContexts(certificates: report.certificates, profile: profile)
+            } catch {
+                throw SiteError(message: "\(listener.location): cannot set up TLS: \(error)")
+            }
+        }
+        return (contexts, report.warnings)
     }
 
     /// Binds every listener. Throws (and binds nothing) if any address is unavailable.
@@ -49,49 +86,60 @@ public final class Server: Sendable {
         var channels: [Channel] = []
         for listener in self.config.listeners {
             do {
-                let channel = try await self.bootstrap().bind(host: listener.address, port: listener.port).get()
+                var bootstrap = self.bootstrap(for: listener)
+                if listener.address.contains(":") {
+                    // "::" must not also claim IPv4: "0.0.0.0" on the same port is its own listener.
+                    bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+                }
+                let channel = try await bootstrap.bind(host: listener.address, port: listener.port).get()
                 channels.append(channel)
-                bound.append(BoundListener(address: listener.address, port: channel.localAddress?.port ?? listener.port))
+                bound.append(BoundListener(address: listener.address, port: channel.localAddress?.port ?? listener.port, isSecure: listener.tls))
             } catch {
                 for channel in channels { try? await channel.close() }
                 throw ListenError(listener: listener, underlying: error)
             }
         }
         self.listeners.withLock { $0 = channels }
+        if let https = bound.first(where: \.isSecure) { self.httpsPort.bound(https.port) }
         return bound
     }
 
-    private func bootstrap() -> ServerBootstrap {
+    private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
         let generation = self.generation
         let registry = self.registry
         let limits = generation.limits
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderFieldSize = limits.headerBytes
-        decoderLimits.maxHeaderListSize = limits.headerBytes
-        decoderLimits.maxHeaderFieldCount = limits.headerCount
-        return ServerBootstrap(group: self.group)
+        let decoderLimits = {
+            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+            decoderLimits.maxHeaderFieldSize = limits.headerBytes
+            decoderLimits.maxHeaderListSize = limits.headerBytes
+            decoderLimits.maxHeaderFieldCount = limits.headerCount
+            return decoderLimits
+        }()
+        let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 8)
-            .childChannelInitializer { channel in
+        if listener.tls {
+            // `init` built contexts for the profile of every tls listener.
+            let contexts = self.tlsContexts[TLSContexts.Profile(listener)]!
+            return bootstrap.childChannelInitializer { channel in
                 guard registry.admit(channel) else {
                     return channel.close()
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.addHandler(ConnectionGuardHandler(limits: limits))
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withErrorHandling: false,
-                        withOutboundHeaderValidation: true,
-                        withEncoderConfiguration: .init(),
-                        withDecoderLimitConfiguration: decoderLimits
-                    )
-                    try sync.addHandler(ProtocolErrorHandler())
-                    try sync.addHandler(HTTPRequestHandler(generation: generation))
+                    try TLSPipeline.configure(channel: channel, contexts: contexts, generation: generation, decoderLimits: decoderLimits)
                 }
             }
+        }
+        return bootstrap.childChannelInitializer { channel in
+            guard registry.admit(channel) else {
+                return channel.close()
+            }
+            return channel.eventLoop.makeCompletedFuture {
+                try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, decoderLimits: decoderLimits, isSecure: false)
+            }
+        }
     }
 
     /// Graceful stop: close the listeners, let every connection finish its in-flight
@@ -119,6 +167,32 @@ public final class Server: Sendable {
         for log in self.generation.allAccessLogs {
             do { try log.reopen() } catch { self.logger.error("cannot reopen access log", metadata: ["error": "\(error)"]) }
         }
+    }
+}
+
+/// The HTTP/1.1 handlers of a connection: the same on a plain socket and behind TLS + ALPN.
+enum HTTP1Pipeline {
+    static func configure(
+        _ sync: ChannelPipeline.SynchronousOperations, generation: SiteGeneration,
+        decoderLimits: NIOHTTPDecoderLimitConfiguration, isSecure: Bool
+    ) throws {
+        let connectionGuard = ConnectionGuardHandler(limits: generation.limits)
+        try sync.addHandler(connectionGuard)
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withErrorHandling: false,
+            withOutboundHeaderValidation: true,
+            withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: decoderLimits
+        )
+        try sync.addHandler(ProtocolErrorHandler(connectionGuard: connectionGuard))
+        try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure))
+    }
+}
+
+extension TLSContexts.Profile {
+    init(_ listener: ListenerConfig) {
+        self.init(minimumVersion: listener.tlsMinimumVersion, http2: listener.http2)
     }
 }
 

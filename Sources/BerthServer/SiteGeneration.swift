@@ -43,11 +43,14 @@ enum BuiltInErrorPage {
 /// error pages, opens access logs (one per distinct file).
 struct SiteGenerationBuilder {
     let config: ServerConfig
-    let apps: [String: AppEndpoint]
+    /// Nil when only validating (`berth check`): app routes are then skipped.
+    let apps: [String: AppEndpoint]?
     let logger: Logger
+    /// Where `redirect_http` hosts send plain-HTTP requests; the server fills in a bound port.
+    var httpsPort = HTTPSPort()
     private var logs: [(destination: LogDestination, log: AccessLog)] = []
 
-    init(config: ServerConfig, apps: [String: AppEndpoint], logger: Logger) {
+    init(config: ServerConfig, apps: [String: AppEndpoint]?, logger: Logger) {
         self.config = config
         self.apps = apps
         self.logger = logger
@@ -57,13 +60,15 @@ struct SiteGenerationBuilder {
         let global = try self.accessLog(self.config.logs.access)
         var hosts: [VirtualHost] = []
         for host in self.config.hosts {
-            let routes = try host.routes.map { try self.route($0, host: host) }
+            let routes = try host.routes.compactMap { try self.route($0, host: host) }
             hosts.append(VirtualHost(
                 name: host.name,
                 names: [host.name] + host.aliases,
                 isDefault: host.isDefault,
                 routes: routes,
-                accessLog: try host.accessLog.flatMap { try self.accessLog($0) }
+                accessLog: try host.accessLog.flatMap { try self.accessLog($0) },
+                httpsRedirect: host.tls?.redirectHTTP == true ? HTTPSRedirect(port: self.httpsPort) : nil,
+                hsts: host.tls?.hsts
             ))
         }
         return SiteGeneration(
@@ -83,7 +88,7 @@ struct SiteGenerationBuilder {
         return log
     }
 
-    private func route(_ route: PathRouteConfig, host: VirtualHostConfig) throws -> PathRoute {
+    private func route(_ route: PathRouteConfig, host: VirtualHostConfig) throws -> PathRoute? {
         let handler: RouteHandler
         switch route.handler {
         case .staticFiles(let config):
@@ -101,11 +106,12 @@ struct SiteGenerationBuilder {
             } catch {
                 throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': cannot open static directory '\(config.root)': \(error)")
             }
-            handler = .staticFiles(site, fallback: try config.fallbackApp.map { try self.app(named: $0, route: route, host: host) })
+            handler = .staticFiles(site, fallback: try config.fallbackApp.flatMap { try self.app(named: $0, route: route, host: host) })
         case .redirect(let redirect):
             handler = .redirect(redirect)
         case .app(let app):
-            handler = .app(try self.app(named: app.app, route: route, host: host))
+            guard let endpoint = try self.app(named: app.app, route: route, host: host) else { return nil }
+            handler = .app(endpoint)
         }
         var pages: [Int: ErrorPage] = [:]
         for (status, path) in route.errorPages {
@@ -123,8 +129,9 @@ struct SiteGenerationBuilder {
         )
     }
 
-    private func app(named name: String, route: PathRouteConfig, host: VirtualHostConfig) throws -> AppEndpoint {
-        guard let app = self.apps[name] else {
+    private func app(named name: String, route: PathRouteConfig, host: VirtualHostConfig) throws -> AppEndpoint? {
+        guard let apps = self.apps else { return nil }
+        guard let app = apps[name] else {
             throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': app '\(name)' is not loaded")
         }
         return app

@@ -11,13 +11,20 @@ final class VirtualHost: Sendable {
     let isDefault: Bool
     let routes: [PathRoute]
     let accessLog: AccessLog?
+    /// `redirect_http`: plain-HTTP requests are redirected to https.
+    let httpsRedirect: HTTPSRedirect?
+    /// `hsts`: the Strict-Transport-Security value for responses over TLS.
+    let hsts: String?
 
-    init(name: String, names: [String], isDefault: Bool, routes: [PathRoute], accessLog: AccessLog?) {
+    init(name: String, names: [String], isDefault: Bool, routes: [PathRoute], accessLog: AccessLog?,
+         httpsRedirect: HTTPSRedirect? = nil, hsts: String? = nil) {
         self.name = name
         self.names = names
         self.isDefault = isDefault
         self.routes = routes.sorted { $0.prefix.utf8.count > $1.prefix.utf8.count }
         self.accessLog = accessLog
+        self.httpsRedirect = httpsRedirect
+        self.hsts = hsts
     }
 
     /// Longest-prefix match on whole path segments: "/api" matches "/api" and "/api/x",

@@ -1,10 +1,10 @@
 /// Encoding of decoded path text back into URI form (RFC 3986 §2.1), for `Location` values and
 /// listing links.
-enum PercentEncoding {
+public enum PercentEncoding {
     /// Keeps `/` and the characters a path segment may hold unencoded (unreserved, sub-delims
     /// other than the few that confuse HTML and shells, ":" and "@"); encodes the rest,
     /// including "%", "?" and "#", so the result means exactly the decoded path.
-    static func encodePath(_ path: String) -> String {
+    public static func encodePath(_ path: String) -> String {
         encode(path, keeping: { $0 == UInt8(ascii: "/") || isPathCharacter($0) })
     }
 

@@ -12,7 +12,7 @@ struct Berth: AsyncParsableCommand {
         commandName: "berth",
         abstract: "Serve static sites and Swift apps from one virtual-host file.",
         version: Berth.version,
-        subcommands: [RunCommand.self, CheckCommand.self, VersionCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, VersionCommand.self, ProbeAppCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -51,7 +51,7 @@ struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate the virtual-host file without serving (exit 0 when valid, 1 otherwise).",
-        discussion: "Checks what a start would: YAML, keys and types, files and directories, host names, port clashes."
+        discussion: "Checks what a start would: YAML, keys and types, files and directories, host names, port clashes, certificates and keys."
     )
 
     @OptionGroup var options: ConfigOption
@@ -61,7 +61,9 @@ struct CheckCommand: AsyncParsableCommand {
         var logger = Logger(label: "berth") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         do {
-            try Server.check(config: config, logger: logger)
+            for warning in try Server.check(config: config, logger: logger) {
+                FileHandle.standardError.write(Data("berth: warning: \(warning)\n".utf8))
+            }
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(1)
@@ -94,10 +96,21 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in ErrorLogHandler(sink: sink, logLevel: .info, label: label) }
         let logger = Logger(label: "berth")
 
+        let prepared = AppLoading.prepare(config, logger: logger)
+        guard prepared.errors.isEmpty else {
+            for error in prepared.errors {
+                logger.critical("\(error)")
+                FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
+            }
+            throw ExitCode(1)
+        }
+
         let server: Server
         let bound: [Server.BoundListener]
+        let apps: [String: AppEndpoint]
         do {
-            server = try Server(config: config, logger: logger)
+            apps = try await AppLoading.start(config, paths: prepared.paths, logger: logger)
+            server = try Server(config: config, apps: apps, logger: logger)
             bound = try await server.start()
         } catch {
             logger.critical("cannot start: \(error)")
@@ -119,6 +132,7 @@ struct RunCommand: AsyncParsableCommand {
         await stopRequested.wait()
         logger.notice("stopping", metadata: ["server.open_connections": "\(server.openConnections)"])
         await server.stop(drainTimeout: .seconds(self.drainTimeout))
+        await AppLoading.stop(apps)
         logger.notice("stopped")
     }
 }

@@ -10,7 +10,11 @@ final class BerthProcess: @unchecked Sendable {
     /// Every listener's port, in the order of the file.
     let ports: [Int]
     var port: Int { self.ports[0] }
+    /// The ports of the `tls` listeners, in the order of the file.
+    let securePorts: [Int]
     private let stderrPipe: Pipe
+    /// More temporary folders the test made for this server; removed with it.
+    var extraDirectories: [URL] = []
     private let output = OutputCollector()
 
     static var binary: URL {
@@ -20,7 +24,8 @@ final class BerthProcess: @unchecked Sendable {
 
     /// Writes `yaml` into a fresh temporary folder (with the given extra files) and starts
     /// `berth run` on it.
-    init(yaml: String, files: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }) throws {
+    /// `startTimeout` covers building apps on a first start.
+    init(yaml: String, files: [String: String] = [:], startTimeout: TimeInterval = 60, prepare: (URL) throws -> Void = { _ in }) throws {
         let directory = try TemporaryDirectory.make()
         for (path, contents) in files {
             let url = directory.appendingPathComponent(path)
@@ -54,18 +59,19 @@ final class BerthProcess: @unchecked Sendable {
             }
         }
         try process.run()
-        guard let line = output.waitForLine(containing: " listening ", timeout: 60) else {
+        guard let line = output.waitForLine(containing: " listening ", timeout: startTimeout) else {
             process.terminate()
             process.waitUntilExit()
             throw BerthProcessError.didNotStart(output.text)
         }
-        self.ports = Self.ports(in: line)
+        self.ports = Self.ports(in: line, schemes: ["http://", "https://"])
+        self.securePorts = Self.ports(in: line, schemes: ["https://"])
     }
 
-    /// The ports of "server.listeners=http://127.0.0.1:PORT http://[::1]:PORT".
-    private static func ports(in line: String) -> [Int] {
+    /// The ports of "server.listeners=http://127.0.0.1:PORT https://[::1]:PORT".
+    private static func ports(in line: String, schemes: [String]) -> [Int] {
         var ports: [Int] = []
-        for word in line.split(whereSeparator: { $0 == " " || $0 == "\"" }) where word.contains("http://") {
+        for word in line.split(whereSeparator: { $0 == " " || $0 == "\"" }) where schemes.contains(where: { word.contains($0) }) {
             if let colon = word.lastIndex(of: ":"), let port = Int(word[word.index(after: colon)...]) {
                 ports.append(port)
             }
@@ -107,6 +113,7 @@ final class BerthProcess: @unchecked Sendable {
             self.process.waitUntilExit()
         }
         try? FileManager.default.removeItem(at: self.directory)
+        for directory in self.extraDirectories { try? FileManager.default.removeItem(at: directory) }
     }
 }
 

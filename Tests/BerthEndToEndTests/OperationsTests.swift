@@ -94,7 +94,7 @@ struct OperationsTests {
             Thread.sleep(forTimeInterval: 0.05)
             after = berth.openDescriptors()
         }
-        #expect(after == before, "descriptors before \(before), after \(after)")
+        #expect(after <= before, "descriptors before \(before), after \(after)")
         #expect(berth.stop() == 0)
         #expect(berth.errorLog.contains("stopped"))
     }

@@ -38,7 +38,8 @@ public final class HostedApp: Sendable {
     }
 
     /// Asks the app for a response. Never throws: an ``HTTPError`` becomes its status, a body
-    /// over the app's limit a 413, a refused header or any other error a 500 with `error` set.
+    /// over the app's limit a 413, cancellation a 503, and a refused header or any other error
+    /// a 500 with `error` set.
     public func respond(to request: Request) async -> AppOutcome {
         let note = RouteNote()
         do {
@@ -58,6 +59,9 @@ public final class HostedApp: Sendable {
         } catch RequestBodyError.tooLarge(let limit) {
             return AppOutcome(response: .text("Content Too Large: at most \(limit) bytes\n", status: .contentTooLarge),
                               route: note.route)
+        } catch is CancellationError {
+            // The server cancelled the request (client gone, drain timeout): not the app's fault.
+            return AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable), route: note.route)
         } catch {
             return AppOutcome(response: Self.internalError, route: note.route,
                               error: "\(String(reflecting: Swift.type(of: error))): \(error)")

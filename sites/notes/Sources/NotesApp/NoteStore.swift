@@ -19,6 +19,7 @@ private struct NotesFile: Codable {
 enum NoteStoreError: Error, CustomStringConvertible {
     case system(String, path: String, errno: Int32)
     case corrupt(path: String, reason: String)
+    case unusable(path: String, reason: String)
 
     var description: String {
         switch self {
@@ -26,6 +27,8 @@ enum NoteStoreError: Error, CustomStringConvertible {
             return "\(call) \(path): \(String(cString: strerror(code)))"
         case .corrupt(let path, let reason):
             return "\(path) is not a notes file (\(reason)); move it aside to start afresh"
+        case .unusable(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }
@@ -56,7 +59,7 @@ actor NoteStore {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
-            throw NoteStoreError.system("mkdir", path: folder, errno: EACCES)
+            throw NoteStoreError.unusable(path: folder, reason: "cannot create the data folder: \(error.localizedDescription)")
         }
         folderDescriptor = try check(Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", folder)
         lockDescriptor = try check(Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644), "open", lockPath)
@@ -121,7 +124,7 @@ actor NoteStore {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: file))
         } catch {
-            throw NoteStoreError.system("read", path: file, errno: EIO)
+            throw NoteStoreError.unusable(path: file, reason: "cannot read: \(error.localizedDescription)")
         }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

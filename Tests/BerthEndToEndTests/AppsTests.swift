@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+
+/// The repository's root, for the example apps under `sites/`.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Apps are built by berth itself on first start (then reused), so these tests run one at a
+/// time: parallel starts would only queue on the same build.
+@Suite("Swift apps loaded as plugins, over real sockets", .serialized)
+struct AppsTests {
+    static func start(timeout: String = "2s", extraHosts: String = "") throws -> BerthProcess {
+        let root = repositoryRoot.path
+        // The notes app resolves data_dir against its own folder: give it an absolute one.
+        let data = try TemporaryDirectory.make()
+        let yaml = """
+            listen: [{ address: 127.0.0.1, port: 0 }]
+            threads: 2
+            logs: { error: stderr, access: access.log }
+            limits: { body_bytes: 64KiB }
+            apps:
+              notes:
+                package: \(root)/sites/notes
+                product: NotesApp
+                settings: { data_dir: \(data.path) }
+              hello:
+                package: \(root)/sites/hello
+                product: HelloApp
+                settings: { greeting: Ahoy }
+              misbehaving:
+                package: \(root)/Tests/Fixtures/apps/misbehaving
+                product: MisbehavingApp
+                timeout: \(timeout)
+            hosts:
+              notes.test:
+                paths:
+                  /: { static: \(root)/sites/notes/public, fallback: notes }
+              hello.test:
+                app: hello
+              odd.test:
+                paths:
+                  /: { static: assets, fallback: misbehaving }
+                  /api: { app: misbehaving }
+              static.test:
+                default: true
+                static: assets
+            \(extraHosts)
+            """
+        let berth = try BerthProcess(yaml: yaml, files: ["assets/index.html": "static index"], startTimeout: 900)
+        berth.extraDirectories.append(data)
+        return berth
+    }
+
+    @Test func staticFrontEndAndJSONRoutesOfTheNotesApp() throws {
+        let berth = try Self.start()
+        let page = try berth.request("/", host: "notes.test")
+        #expect(page.status == 200)
+        #expect(page.text.contains("<script"))
+        #expect(try berth.request("/app.js", host: "notes.test").header("content-type")?.hasPrefix("text/javascript") == true)
+
+        let created = try berth.request(
+            "/api/notes", method: "POST", host: "notes.test", headers: ["Content-Type": "application/json"],
+            body: #"{"text":"roast on friday"}"#)
+        #expect(created.status == 201)
+        let note = try JSONSerialization.jsonObject(with: Data(created.body)) as? [String: Any]
+        let id = try #require(note?["id"] as? Int)
+        let listed = try berth.request("/api/notes", host: "notes.test")
+        #expect(listed.status == 200)
+        #expect(listed.header("content-type")?.hasPrefix("application/json") == true)
+        #expect(listed.text.contains("roast on friday"))
+        #expect(try berth.request("/api/notes/\(id)", host: "notes.test").text.contains("roast on friday"))
+        #expect(try berth.request("/api/notes/\(id)", method: "DELETE", host: "notes.test").status == 204)
+        #expect(try berth.request("/api/notes/\(id)", host: "notes.test").status == 404)
+        // What the app does not route is its 404; a wrong method its 405 with Allow.
+        #expect(try berth.request("/api/unknown", host: "notes.test").status == 404)
+        let wrongMethod = try berth.request("/api/notes", method: "PUT", host: "notes.test", body: "{}")
+        #expect(wrongMethod.status == 405)
+        #expect(wrongMethod.header("allow")?.contains("GET") == true)
+        // The note was written to the app's data folder, atomically, and survives.
+        let stored = try String(contentsOf: berth.extraDirectories[0].appendingPathComponent("notes.json"), encoding: .utf8)
+        #expect(stored.contains("["))
+    }
+
+    @Test func twoAppsAtOnceOnTheirOwnHosts() throws {
+        let berth = try Self.start()
+        let hello = try berth.request("/hello", host: "hello.test")
+        #expect(hello.status == 200)
+        #expect(hello.text == "Hello, world!")
+        #expect(hello.body.count == 13)
+        #expect(try berth.request("/hello/Grace", host: "hello.test").text == "Ahoy, Grace!")
+        #expect(try berth.request("/api/notes", host: "notes.test").status == 200)
+        let head = try berth.request("/hello", method: "HEAD", host: "hello.test")
+        #expect(head.header("content-length") == "13")
+        #expect(head.body.isEmpty)
+    }
+
+    @Test func appErrorsBecome500WithALogLine() throws {
+        let berth = try Self.start()
+        let response = try berth.request("/api/throw", host: "odd.test")
+        #expect(response.status == 500)
+        #expect(!response.text.contains("on fire"), "internals leaked to the client")
+        #expect(berth.waitForLog(containing: "app failed") != nil)
+        let line = try #require(berth.waitForLog(containing: "on fire"))
+        #expect(line.contains("app.name=misbehaving"))
+        #expect(line.contains("http.host=odd.test"))
+        // The server is fine afterwards.
+        #expect(try berth.request("/", host: "static.test").text == "static index")
+    }
+
+    @Test func headerInjectionNeverReachesTheWire() throws {
+        let berth = try Self.start()
+        let response = try berth.request("/api/inject", host: "odd.test")
+        #expect(response.status == 500)
+        #expect(response.header("set-cookie") == nil)
+        #expect(response.header("x-evil") == nil)
+    }
+
+    @Test func slowAppIsCutOffWithoutStallingOthers() throws {
+        let berth = try Self.start(timeout: "1s")
+        let slow = try RawConnection(port: berth.port, timeout: 10)
+        try slow.send("GET /api/slow HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+        // While the app sleeps, static files and other apps answer at once.
+        let started = Date()
+        #expect(try berth.request("/", host: "static.test").status == 200)
+        #expect(try berth.request("/hello", host: "hello.test").status == 200)
+        #expect(Date().timeIntervalSince(started) < 0.9)
+        let response = try slow.readResponse()
+        #expect(response.status == 504)
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+
+    @Test func requestBodiesStreamWithTheLimitEnforced() throws {
+        let berth = try Self.start()
+        let echo = try berth.request("/api/echo", method: "POST", host: "odd.test", body: #"{"text":"hi"}"#)
+        #expect(echo.status == 201)
+        #expect(echo.text.contains("\"hi\""))
+        let bad = try berth.request("/api/echo", method: "POST", host: "odd.test", body: "not json")
+        #expect(bad.status == 400)
+
+        let connection = try RawConnection(port: berth.port)
+        try connection.send("POST /api/count HTTP/1.1\r\nHost: odd.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+        try connection.send("400\r\n" + String(repeating: "a", count: 1024) + "\r\n")
+        try connection.send("400\r\n" + String(repeating: "b", count: 1024) + "\r\n0\r\n\r\n")
+        #expect(try connection.readResponse().text == "2048")
+
+        // Declared too large: refused before the app sees a byte.
+        #expect(try berth.raw("POST /api/count HTTP/1.1\r\nHost: odd.test\r\nContent-Length: 100000\r\n\r\n").status == 413)
+        // Chunked past the limit: 413 and a closed connection.
+        let big = try RawConnection(port: berth.port)
+        try big.send("POST /api/count HTTP/1.1\r\nHost: odd.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = "8000\r\n" + String(repeating: "z", count: 0x8000) + "\r\n"
+        for _ in 0..<3 { try? big.send(chunk) }
+        #expect(try big.readResponse().status == 413)
+        #expect(big.isClosedByPeer())
+
+        let continued = try RawConnection(port: berth.port)
+        try continued.send("POST /api/count HTTP/1.1\r\nHost: odd.test\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+        #expect(try continued.readResponse().status == 100)
+        try continued.send("abc")
+        #expect(try continued.readResponse().text == "3")
+    }
+
+    @Test func streamedAndFileResponses() throws {
+        let berth = try Self.start()
+        let stream = try berth.request("/api/stream", host: "odd.test")
+        #expect(stream.status == 200)
+        #expect(stream.header("transfer-encoding") == "chunked")
+        #expect(stream.text == (0..<5).map { "chunk \($0)\n" }.joined())
+        let file = try berth.request("/api/file", host: "odd.test")
+        #expect(file.status == 200)
+        #expect(file.text.contains("MisbehavingApp"))
+        #expect(file.header("etag") != nil)
+        let ranged = try berth.request("/api/file", host: "odd.test", headers: ["Range": "bytes=0-1"])
+        #expect(ranged.status == 206)
+        #expect(ranged.text == "//")
+    }
+
+    @Test func fallbackGetsWhatNoFileMatches() throws {
+        let berth = try Self.start()
+        #expect(try berth.request("/", host: "odd.test").text == "static index")
+        let routed = try berth.request("/host?x=1", host: "odd.test")
+        #expect(routed.text == "odd.test /host?x=1")
+        // Other methods go to the app even where a file exists.
+        #expect(try berth.request("/index.html", method: "POST", host: "odd.test", body: "x").status == 404)
+    }
+}

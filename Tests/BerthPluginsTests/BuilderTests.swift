@@ -1,0 +1,108 @@
+import Foundation
+import Testing
+@_spi(BerthServer) import BerthApp
+@testable import BerthPlugins
+
+@Suite("Builder")
+struct BuilderTests {
+    private func touch(_ path: String, secondsAgo: TimeInterval) throws {
+        if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try "x".write(toFile: path, atomically: false, encoding: .utf8)
+        }
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -secondsAgo)],
+                                              ofItemAtPath: path)
+    }
+
+    @Test func staleWhenMissingOrOlderThanAnInput() throws {
+        let folder = try makeTemporaryFolder()
+        let library = folder + "/.build/release/libDemo.so"
+        let source = folder + "/Sources/Demo/Demo.swift"
+        try touch(source, secondsAgo: 100)
+        #expect(AppBuilder.isStale(library: library, inputs: [source]))
+        try touch(library, secondsAgo: 50)
+        #expect(!AppBuilder.isStale(library: library, inputs: [source]))
+        try touch(source, secondsAgo: 10)
+        #expect(AppBuilder.isStale(library: library, inputs: [source]))
+        #expect(AppBuilder.isStale(library: library, inputs: [folder + "/gone.swift"]), "a vanished input forces a build")
+    }
+
+    @Test func inputsIncludeLocalDependenciesLikeTheAPI() {
+        let hello = Fixtures.repository + "/sites/hello"
+        let inputs = AppBuilder.inputFiles(packageDirectory: hello)
+        #expect(inputs.contains(hello + "/Package.swift"))
+        #expect(inputs.contains(hello + "/Sources/HelloApp/HelloApp.swift"))
+        #expect(inputs.contains(Fixtures.repository + "/Sources/BerthApp/Package.swift"))
+        #expect(inputs.contains(Fixtures.repository + "/Sources/BerthApp/Sources/BerthApp/Router.swift"))
+    }
+
+    @Test func localDependenciesAreReadFromTheManifest() throws {
+        let manifest = try makeTemporaryFolder() + "/Package.swift"
+        try """
+            dependencies: [
+                .package(path: "../../Sources/BerthApp"),
+                .package(name: "Shared", path: "/srv/shared"),
+                .package(url: "https://example.com/x.git", from: "1.0.0"),
+            ]
+            """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        #expect(AppBuilder.localDependencies(manifest: manifest) == ["../../Sources/BerthApp", "/srv/shared"])
+    }
+
+    @Test func versionedCopiesAreNeverOverwritten() throws {
+        let folder = try makeTemporaryFolder()
+        let library = folder + "/libDemo.so"
+        try Data("version one".utf8).write(to: URL(fileURLWithPath: library))
+        let first = try AppBuilder.installVersionedCopy(of: library)
+        #expect(first != library)
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "version one")
+        #expect(try AppBuilder.installVersionedCopy(of: library) == first, "same content, same copy")
+
+        try Data("version two".utf8).write(to: URL(fileURLWithPath: library))
+        let second = try AppBuilder.installVersionedCopy(of: library)
+        #expect(second != first)
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "version one")
+        #expect(try String(contentsOfFile: second, encoding: .utf8) == "version two")
+
+        for version in 3...7 {
+            try Data("version \(version)".utf8).write(to: URL(fileURLWithPath: library))
+            _ = try AppBuilder.installVersionedCopy(of: library)
+        }
+        let copies = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0 != "libDemo.so" }
+        #expect(copies.count == 4, "old copies are pruned, the newest kept: \(copies)")
+    }
+
+    @Test func buildFailureShowsTheCompilerOutput() async throws {
+        // A folder kept across runs: SwiftPM leaves a lock file in /tmp for every package path.
+        let folder = Fixtures.workspace + "/broken"
+        try FileManager.default.createDirectory(atPath: folder + "/Sources/Broken", withIntermediateDirectories: true)
+        try """
+            // swift-tools-version:6.0
+            import PackageDescription
+            let package = Package(name: "Broken", products: [.library(name: "Broken", type: .dynamic, targets: ["Broken"])],
+                                  targets: [.target(name: "Broken")])
+            """.write(toFile: folder + "/Package.swift", atomically: true, encoding: .utf8)
+        try "let x: Int = \"not a number\"\n".write(toFile: folder + "/Sources/Broken/Broken.swift", atomically: true, encoding: .utf8)
+        let (error, streamed) = try await offThePool { () -> (AppLoadError?, Int) in
+            var streamed = 0
+            do {
+                _ = try AppBuilder.build(app: "broken", packageDirectory: folder, product: "Broken") { _ in streamed += 1 }
+                return (nil, streamed)
+            } catch {
+                return (error as? AppLoadError, streamed)
+            }
+        }
+        let failure = try #require(error, "a broken package built")
+        #expect(failure.description.hasPrefix("app broken: \(folder): swift build failed (`swift build -c release --product Broken --package-path \(folder)`: exit status 1); fix the app and reload"))
+        #expect(failure.description.contains("cannot convert value of type 'String'"))
+        #expect(streamed > 0, "the build log is streamed while it runs")
+    }
+
+    @Test func stampNamesThisToolchainExactly() throws {
+        var output: [UInt8] = []
+        _ = try ChildProcess.run(["swift", "--version"]) { output += $0 }
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(text.contains("Swift version \(AppStamp.server.compiler) ("),
+                "CompilerStamp.swift does not list this toolchain: \(text)")
+    }
+}

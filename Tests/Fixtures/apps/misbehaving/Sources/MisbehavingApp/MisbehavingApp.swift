@@ -1,0 +1,46 @@
+import BerthApp
+
+struct Failure: Error, CustomStringConvertible {
+    var description: String { "the database is on fire" }
+}
+
+struct Echo: Codable {
+    var text: String
+}
+
+public struct MisbehavingApp: App {
+    public let router: Router
+
+    public init(context: AppContext) {
+        let root = context.root
+        var router = Router()
+        router.get("/api/throw") { _ in throw Failure() }
+        router.get("/api/slow") { _ in
+            try await Task.sleep(for: .seconds(30))
+            return .text("too late")
+        }
+        router.get("/api/inject") { _ in
+            var response = Response.text("injected")
+            response.headers.add(name: "X-Evil", value: "a\r\nSet-Cookie: stolen=1")
+            return response
+        }
+        router.get("/api/stream") { _ in
+            Response(body: .stream { writer in
+                for index in 0..<5 { try await writer.write("chunk \(index)\n") }
+            })
+        }
+        router.get("/api/file") { _ in Response(body: .file(root + "/Package.swift")) }
+        router.post("/api/echo") { request in
+            let echo = try await request.decode(as: Echo.self, limit: 1024)
+            return try .json(echo, status: .created)
+        }
+        router.post("/api/count") { request in
+            let bytes = try await request.body.collect(upTo: 1 << 20)
+            return .text("\(bytes.count)")
+        }
+        router.get("/host") { request in .text(request.host + " " + request.path + "?" + request.queryString) }
+        self.router = router
+    }
+}
+
+@_cdecl("berth_app_entry") public func berthAppEntry() -> UnsafeMutableRawPointer { exportApp(MisbehavingApp.self) }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# bench/run.sh - Berth next to nginx on the same files, on loopback, measured with wrk in one run.
+#
+# Cases: 1 KiB file with keep-alive (requests/s), 1 MiB file (bytes/s), and resident memory with
+# 1,000 idle keep-alive connections open. Both servers get the same number of threads/workers,
+# no access log, sendfile on. Servers run on SERVER_CPUS, wrk on CLIENT_CPUS (taskset), so the
+# load generator does not steal the servers' CPU.
+#
+# Knobs (environment): THREADS=2  DURATION=10 (s per run)  ROUNDS=3  CONNS=64  IDLE=1000
+#   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench
+# Needs: wrk, nginx, python3 (installed with apt-get when missing and running as root).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WORK:-/tmp/berth-bench}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+IDLE=${IDLE:-1000}
+SERVER_CPUS=${SERVER_CPUS:-1}
+CLIENT_CPUS=${CLIENT_CPUS:-0}
+BERTH_PORT=18090
+NGINX_PORT=18091
+
+log() { echo "# $*" >&2; }
+
+missing=()
+for tool in wrk nginx python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]}"
+  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+ulimit -n 65536 2>/dev/null || true
+
+mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
+printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
+  "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
+[ -f "$WORK/www/1m.bin" ] || head -c 1048576 /dev/urandom >"$WORK/www/1m.bin"
+
+log "building berth (release)"
+swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
+  || { tail -20 "$WORK/logs/build.log"; exit 1; }
+BERTH="$ROOT/.build-release/release/berth"
+
+cat >"$WORK/berth.yaml" <<YAML
+listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
+threads: $THREADS
+logs: { access: "off", error: "$WORK/logs/berth-error.log" }
+limits: { max_connections: 20000 }
+hosts:
+  localhost: { default: true, static: www }
+YAML
+
+cat >"$WORK/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes $THREADS;
+worker_rlimit_nofile 16384;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/nginx-error.log warn;
+events { worker_connections 8192; use epoll; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    client_body_temp_path $WORK/tmp/body;
+    proxy_temp_path $WORK/tmp/proxy;
+    fastcgi_temp_path $WORK/tmp/fastcgi;
+    uwsgi_temp_path $WORK/tmp/uwsgi;
+    scgi_temp_path $WORK/tmp/scgi;
+    server { listen 127.0.0.1:$NGINX_PORT backlog=4096; root $WORK/www; }
+}
+CONF
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
+rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
+
+"$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
+nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
+wait_port $BERTH_PORT; wait_port $NGINX_PORT
+for p in $(tree $BERTH_PID) $(tree $NGINX_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
+
+# wrk: "Requests/sec" and "Transfer/sec" (converted to MiB/s).
+run_wrk() {
+  taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "$1" 2>&1 | awk '
+    /Requests\/sec/ { r=$2 }
+    /Transfer\/sec/ { v=$2; u=substr(v, length(v)-1); n=v+0; if (u=="GB") n*=1024; else if (u=="KB") n/=1024; else if (u!="MB") n/=1048576; t=n }
+    /Non-2xx|Socket errors/ { e=1 }
+    END { printf "%.0f %.1f %s\n", r, t, (e ? "errors" : "ok") }'
+}
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+declare -A RPS MIB
+for path in /1k.html /1m.bin; do
+  for server in nginx berth; do
+    port=$([ $server = berth ] && echo $BERTH_PORT || echo $NGINX_PORT)
+    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1  # warm-up
+  done
+  for r in $(seq 1 "$ROUNDS"); do
+    for server in nginx berth; do
+      port=$([ $server = berth ] && echo $BERTH_PORT || echo $NGINX_PORT)
+      read -r rps mib status < <(run_wrk "http://127.0.0.1:$port$path")
+      log "round $r $path $server: $rps req/s, $mib MiB/s ($status)"
+      RPS[$server$path]+="$rps "; MIB[$server$path]+="$mib "
+    done
+  done
+done
+
+# Memory with IDLE keep-alive connections that each made one request and stay open.
+idle_rss() {
+  python3 - "$1" "$IDLE" <<'PY' &
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conns = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /1k.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    conns.append(s)
+for s in conns:
+    got = b""
+    while b"</html>" not in got:
+        got += s.recv(4096)
+print("ready", flush=True)
+time.sleep(4)
+PY
+  local py=$!
+  sleep 3
+  rss_kib "$2"
+  wait $py 2>/dev/null || true
+}
+NGINX_IDLE=$(idle_rss $NGINX_PORT $NGINX_PID | tail -1)
+BERTH_IDLE=$(idle_rss $BERTH_PORT $BERTH_PID | tail -1)
+
+echo
+echo "## Berth vs nginx, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
+printf '%-10s %14s %14s %8s\n' case nginx berth ratio
+for path in /1k.html /1m.bin; do
+  n=$(echo "${RPS[nginx$path]}" | tr ' ' '\n' | grep . | median); b=$(echo "${RPS[berth$path]}" | tr ' ' '\n' | grep . | median)
+  printf '%-10s %10.0f r/s %10.0f r/s %7.2fx\n' "$path" "$n" "$b" "$(echo "$b / $n" | bc -l)"
+  n=$(echo "${MIB[nginx$path]}" | tr ' ' '\n' | grep . | median); b=$(echo "${MIB[berth$path]}" | tr ' ' '\n' | grep . | median)
+  printf '%-10s %10.1f MiB/s %8.1f MiB/s %5.2fx\n' "" "$n" "$b" "$(echo "$b / $n" | bc -l)"
+done
+printf '%-10s %10.1f MiB %10.1f MiB %7.2fx\n' "idle$IDLE" "$(echo "$NGINX_IDLE/1024" | bc -l)" "$(echo "$BERTH_IDLE/1024" | bc -l)" "$(echo "$BERTH_IDLE / $NGINX_IDLE" | bc -l)"

@@ -240,6 +240,7 @@ extension HTTPRequestHandler {
             fields.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
             if !self.keepAlive { fields.replaceOrAdd(name: "Connection", value: "close") }
         }
+        self.responseInProgress = true
         context.writeAndFlush(
             self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields))),
             promise: nil)
@@ -270,6 +271,7 @@ extension HTTPRequestHandler {
                     context.close(promise: nil)
                     return
                 }
+                handler.responseInProgress = false
                 let close = !handler.keepAlive
                 let connectionGuard = handler.connectionGuard.map { NIOLoopBound($0, eventLoop: loop) }
                 context.writeAndFlush(handler.wrapOutboundOut(.end(nil))).whenComplete { _ in

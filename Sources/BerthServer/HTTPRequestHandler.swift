@@ -74,6 +74,49 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// A response head went out and its end has not yet: a protocol error can then no longer
+    /// be answered, only cut off.
+    var responseInProgress = false
+
+    /// Errors of the HTTP parser get the status RFC 9110 asks for — 431 for oversized heads,
+    /// 505 for unknown versions, 400 for the rest — and the connection closes: after a
+    /// framing error nothing later on it can be trusted.
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard error is HTTPParserError || error is ByteToMessageDecoderError else {
+            context.fireErrorCaught(error)
+            return
+        }
+        if case .streamingToApp(let exchange) = self.state {
+            exchange.bodyTooLarge()
+            exchange.answered = true
+            exchange.task?.cancel()
+            exchange.finished()
+        }
+        self.state = .closing
+        self.keepAlive = false
+        guard !self.responseInProgress else {
+            context.close(promise: nil)
+            return
+        }
+        self.isHead = false
+        self.sendError(Self.status(for: error), route: nil, context: context)
+    }
+
+    static func status(for error: Error) -> HTTPResponseStatus {
+        switch error {
+        case let parserError as HTTPParserError:
+            switch parserError {
+            case .headerOverflow: return .requestHeaderFieldsTooLarge
+            case .invalidVersion: return .httpVersionNotSupported
+            default: return .badRequest
+            }
+        case is ByteToMessageDecoderError.PayloadTooLargeError:
+            return .requestHeaderFieldsTooLarge
+        default:
+            return .badRequest
+        }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         if case .streamingToApp(let exchange) = self.state {
             exchange.connectionClosed()
@@ -386,21 +429,48 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 extension StaticRequestHeaders {
-    /// Repeated fields are joined with ", " (RFC 9110 §5.3): a client may split a list of
-    /// entity tags over several If-None-Match lines.
+    /// One pass over the fields (this runs for every static request). Repeated fields are
+    /// joined with ", " (RFC 9110 §5.3): a client may split a list of entity tags over
+    /// several If-None-Match lines.
     init(_ headers: HTTPHeaders) {
-        func field(_ name: String) -> String? {
-            let values = headers[name]
-            return values.count <= 1 ? values.first : values.joined(separator: ", ")
+        self.init()
+        for (name, value) in headers {
+            let utf8 = name.utf8
+            guard utf8.count >= 5, let first = utf8.first else { continue }
+            switch first | 0x20 {
+            case UInt8(ascii: "i"):
+                if name.caseInsensitiveEquals("if-match") {
+                    Self.append(value, to: &self.ifMatch)
+                } else if name.caseInsensitiveEquals("if-none-match") {
+                    Self.append(value, to: &self.ifNoneMatch)
+                } else if name.caseInsensitiveEquals("if-modified-since") {
+                    self.ifModifiedSince = self.ifModifiedSince ?? value
+                } else if name.caseInsensitiveEquals("if-unmodified-since") {
+                    self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
+                } else if name.caseInsensitiveEquals("if-range") {
+                    self.ifRange = self.ifRange ?? value
+                }
+            case UInt8(ascii: "r"):
+                if name.caseInsensitiveEquals("range") { self.range = self.range ?? value }
+            case UInt8(ascii: "a"):
+                if name.caseInsensitiveEquals("accept-encoding") { Self.append(value, to: &self.acceptEncoding) }
+            default:
+                continue
+            }
         }
-        self.init(
-            ifMatch: field("if-match"),
-            ifNoneMatch: field("if-none-match"),
-            ifModifiedSince: field("if-modified-since"),
-            ifUnmodifiedSince: field("if-unmodified-since"),
-            ifRange: field("if-range"),
-            range: field("range"),
-            acceptEncoding: field("accept-encoding")
-        )
+    }
+
+    private static func append(_ value: String, to field: inout String?) {
+        if let existing = field { field = existing + ", " + value } else { field = value }
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive comparison with a lowercase literal, without allocating.
+    func caseInsensitiveEquals(_ lowercase: String) -> Bool {
+        guard self.utf8.count == lowercase.utf8.count else { return false }
+        return zip(self.utf8, lowercase.utf8).allSatisfy { a, b in
+            a == b || (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") && a | 0x20 == b)
+        }
     }
 }

@@ -30,15 +30,14 @@ struct FileResponder: Sendable {
         let lastModified = representation.lastModified
         let isHead = request.method == "HEAD"
 
-        let validators: [(String, String)] = [
-            ("ETag", "\"" + entityTag.opaque + "\""),
-            ("Last-Modified", file.lastModified),
-        ]
-        var vary: [(String, String)] = []
-        // Any response to this URL depends on Accept-Encoding once sidecars may be chosen, so
-        // caches must key on it (RFC 9110 §12.5.5), identity responses included.
-        if varyOnEncoding { vary.append(("Vary", "Accept-Encoding")) }
-        let caching = cacheControl.map { [("Cache-Control", $0)] } ?? []
+        let etagText = representation.coding == nil ? file.quotedEntityTag : "\"" + entityTag.opaque + "\""
+        var validators: [(String, String)] { [("ETag", etagText), ("Last-Modified", file.lastModified)] }
+        var vary: [(String, String)] {
+            // Any response to this URL depends on Accept-Encoding once sidecars may be chosen, so
+            // caches must key on it (RFC 9110 §12.5.5), identity responses included.
+            varyOnEncoding ? [("Vary", "Accept-Encoding")] : []
+        }
+        var caching: [(String, String)] { cacheControl.map { [("Cache-Control", $0)] } ?? [] }
 
         switch Preconditions.evaluate(request.headers, entityTag: entityTag, lastModified: lastModified) {
         case .preconditionFailed:
@@ -64,8 +63,17 @@ struct FileResponder: Sendable {
         let contentType = ("Content-Type", representation.contentType)
         switch decision {
         case .ignore:
-            let headers = [contentType, ("Content-Length", String(size))] + encoding + validators
-                + [("Accept-Ranges", "bytes")] + vary + caching
+            // The common case, built without intermediate arrays: it runs for every hit.
+            var headers: [(String, String)] = []
+            headers.reserveCapacity(8)
+            headers.append(contentType)
+            headers.append(("Content-Length", file.sizeText))
+            if let coding = representation.coding { headers.append(("Content-Encoding", coding.token)) }
+            headers.append(("ETag", etagText))
+            headers.append(("Last-Modified", file.lastModified))
+            headers.append(("Accept-Ranges", "bytes"))
+            if varyOnEncoding { headers.append(("Vary", "Accept-Encoding")) }
+            if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
             guard !isHead else { return StaticResponse(status: 200, headers: headers, body: .empty) }
             guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
             return StaticResponse(status: 200, headers: headers, body: body)

@@ -42,7 +42,11 @@ final class CachedFile: Sendable {
     let contents: ByteBuffer?
     /// Validator texts, computed once per open rather than per response.
     let entityTagOpaque: String
+    /// `"<opaque>"`, the ETag field value of the identity representation.
+    let quotedEntityTag: String
     let lastModified: String
+    /// The decimal size, the Content-Length of a full response.
+    let sizeText: String
     private let descriptor: CInt
 
     var size: Int64 { identity.size }
@@ -79,7 +83,9 @@ final class CachedFile: Sendable {
         // `<mtime ns hex>-<size hex>`: nanoseconds rather than nginx's seconds, so two same-size
         // edits within one second still get distinct entity-tags.
         entityTagOpaque = String(identity.modifiedNanoseconds, radix: 16) + "-" + String(identity.size, radix: 16)
+        quotedEntityTag = "\"" + entityTagOpaque + "\""
         lastModified = HTTPDate.format(identity.modifiedSeconds)
+        sizeText = String(identity.size)
     }
 
     deinit {

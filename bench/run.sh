@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh - Berth next to nginx on the same files, on loopback, measured with wrk in one run.
 #
-# Cases: 1 KiB file with keep-alive (requests/s), 1 MiB file (bytes/s), and resident memory with
-# 1,000 idle keep-alive connections open. Both servers get the same number of threads/workers,
+# Cases: 1 KiB file with keep-alive (requests/s), 1 MiB file (bytes/s), an app route answering
+# 13 bytes (Berth's example hello app against nginx's `return 200`), and resident memory with
+# 1,000 idle keep-alive connections open.
+#
+# `bench/run.sh peers` instead starts Berth alone on the peer docroot and hands it to the
+# side-by-side peer script (nginx, h2o, lighttpd, caddy, Hummingbird) when that script is
+# present (PEERS_SCRIPT, default ../shared/tools/bench-peers.sh). Both servers get the same number of threads/workers,
 # no access log, sendfile on. Servers run on SERVER_CPUS, wrk on CLIENT_CPUS (taskset), so the
 # load generator does not steal the servers' CPU.
 #
@@ -43,14 +48,36 @@ swift build -c release --product berth --package-path "$ROOT" --scratch-path "$R
   || { tail -20 "$WORK/logs/build.log"; exit 1; }
 BERTH="$ROOT/.build-release/release/berth"
 
-cat >"$WORK/berth.yaml" <<YAML
+write_berth_config() { # docroot
+  cat >"$WORK/berth.yaml" <<YAML
 listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
 threads: $THREADS
 logs: { access: "off", error: "$WORK/logs/berth-error.log" }
 limits: { max_connections: 20000 }
+apps:
+  hello: { package: $ROOT/sites/hello, product: HelloApp }
 hosts:
-  localhost: { default: true, static: www }
+  localhost:
+    default: true
+    paths:
+      /hello: { app: hello }
+      /: { static: $1 }
 YAML
+}
+write_berth_config "$WORK/www"
+
+if [ "${1:-}" = peers ]; then
+  PEERS_SCRIPT=${PEERS_SCRIPT:-$ROOT/../shared/tools/bench-peers.sh}
+  [ -x "$PEERS_SCRIPT" ] || [ -f "$PEERS_SCRIPT" ] || { echo "no peer script at $PEERS_SCRIPT" >&2; exit 1; }
+  bash "$PEERS_SCRIPT" setup
+  write_berth_config "${PEERS_DIR:-/tmp/peers}/www"
+  "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 &
+  BERTH_PID=$!
+  trap 'kill $BERTH_PID 2>/dev/null; wait 2>/dev/null' EXIT
+  for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth.out" && break; sleep 0.5; done
+  bash "$PEERS_SCRIPT" all berth=http://127.0.0.1:$BERTH_PORT
+  exit $?
+fi
 
 cat >"$WORK/nginx.conf" <<CONF
 daemon off;
@@ -73,7 +100,11 @@ http {
     fastcgi_temp_path $WORK/tmp/fastcgi;
     uwsgi_temp_path $WORK/tmp/uwsgi;
     scgi_temp_path $WORK/tmp/scgi;
-    server { listen 127.0.0.1:$NGINX_PORT backlog=4096; root $WORK/www; }
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        root $WORK/www;
+        location = /hello { default_type text/plain; return 200 "Hello, world!"; }
+    }
 }
 CONF
 
@@ -87,7 +118,9 @@ rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print 
 
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
 nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
-wait_port $BERTH_PORT; wait_port $NGINX_PORT
+wait_port $NGINX_PORT
+for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth.out" && break; sleep 0.5; done  # first start builds the app
+wait_port $BERTH_PORT
 for p in $(tree $BERTH_PID) $(tree $NGINX_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
 
 # wrk: "Requests/sec" and "Transfer/sec" (converted to MiB/s).
@@ -101,7 +134,7 @@ run_wrk() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A RPS MIB
-for path in /1k.html /1m.bin; do
+for path in /1k.html /1m.bin /hello; do
   for server in nginx berth; do
     port=$([ $server = berth ] && echo $BERTH_PORT || echo $NGINX_PORT)
     taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "http://127.0.0.1:$port$path" >/dev/null 2>&1  # warm-up
@@ -144,7 +177,7 @@ BERTH_IDLE=$(idle_rss $BERTH_PORT $BERTH_PID | tail -1)
 echo
 echo "## Berth vs nginx, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
 printf '%-10s %14s %14s %8s\n' case nginx berth ratio
-for path in /1k.html /1m.bin; do
+for path in /1k.html /1m.bin /hello; do
   n=$(echo "${RPS[nginx$path]}" | tr ' ' '\n' | grep . | median); b=$(echo "${RPS[berth$path]}" | tr ' ' '\n' | grep . | median)
   printf '%-10s %10.0f r/s %10.0f r/s %7.2fx\n' "$path" "$n" "$b" "$(echo "$b / $n" | bc -l)"
   n=$(echo "${MIB[nginx$path]}" | tr ' ' '\n' | grep . | median); b=$(echo "${MIB[berth$path]}" | tr ' ' '\n' | grep . | median)

@@ -48,6 +48,8 @@ struct HostTable: Sendable {
         }
         if name.hasSuffix(".") { name = name.dropLast() }
         guard !name.isEmpty else { return nil }
+        // Most clients send lowercase names: skip the copy lowercasing would make.
+        if !name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { return String(name) }
         return name.lowercased()
     }
 }

@@ -26,7 +26,8 @@ struct RequestHeadCheck {
         }
 
         // RFC 9112 §3.2: 400 for a 1.1 request without Host, or with more than one.
-        let hosts = head.headers["host"]
+        let fields = FramingFields(head.headers)
+        let hosts = fields.hosts
         if hosts.count > 1 {
             return .failure(.init(status: .badRequest, reason: "more than one Host header", mustClose: true))
         }
@@ -39,8 +40,8 @@ struct RequestHeadCheck {
 
         // RFC 9112 §6.3: Content-Length with Transfer-Encoding, several or malformed lengths
         // are request smuggling vectors; refuse and close.
-        let lengths = head.headers["content-length"]
-        let codings = head.headers["transfer-encoding"]
+        let lengths = fields.contentLengths
+        let codings = fields.transferEncodings
         if !lengths.isEmpty && !codings.isEmpty {
             return .failure(.init(status: .badRequest, reason: "Content-Length together with Transfer-Encoding", mustClose: true))
         }
@@ -74,7 +75,7 @@ struct RequestHeadCheck {
         }
 
         var expectsContinue = false
-        let expectations = head.headers["expect"]
+        let expectations = fields.expectations
         if !expectations.isEmpty {
             guard expectations.count == 1, expectations[0].trimmingSpaces().lowercased() == "100-continue" else {
                 return .failure(.init(status: .expectationFailed, reason: "unsupported Expect", mustClose: true))
@@ -112,6 +113,27 @@ struct RequestHeadCheck {
                 return true
             default:
                 return false
+            }
+        }
+    }
+}
+
+/// The fields that decide framing and routing, gathered in one pass over the head (the
+/// head of every request goes through here).
+struct FramingFields {
+    var hosts: [String] = []
+    var contentLengths: [String] = []
+    var transferEncodings: [String] = []
+    var expectations: [String] = []
+
+    init(_ headers: HTTPHeaders) {
+        for (name, value) in headers {
+            switch name.utf8.count {
+            case 4 where name.caseInsensitiveEquals("host"): self.hosts.append(value)
+            case 6 where name.caseInsensitiveEquals("expect"): self.expectations.append(value)
+            case 14 where name.caseInsensitiveEquals("content-length"): self.contentLengths.append(value)
+            case 17 where name.caseInsensitiveEquals("transfer-encoding"): self.transferEncodings.append(value)
+            default: continue
             }
         }
     }

@@ -35,9 +35,29 @@ public struct MIMETypes: Sendable {
     /// The type for the last path segment's extension (`"a/b.tar.GZ"` → `gz`). A name with no
     /// dot after its first character has no extension.
     public func type(forPath path: some StringProtocol) -> String {
-        let name = path.split(separator: "/").last ?? ""
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return Self.fallback }
-        return type(forExtension: String(name[name.index(after: dot)...]))
+        // Scans back from the end once (this runs per request): no splitting, and no
+        // lowercased copy for the usual lowercase extension.
+        let name = Substring(path)
+        let utf8 = name.utf8
+        var index = utf8.endIndex
+        while index > utf8.startIndex {
+            let previous = utf8.index(before: index)
+            let byte = utf8[previous]
+            if byte == UInt8(ascii: "/") { return Self.fallback }
+            if byte == UInt8(ascii: ".") {
+                // A leading dot names a hidden file, not an extension.
+                guard previous != utf8.startIndex, utf8[utf8.index(before: previous)] != UInt8(ascii: "/") else {
+                    return Self.fallback
+                }
+                let ext = name[index...]
+                if ext.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+                    return table[ext.lowercased()] ?? Self.fallback
+                }
+                return table[String(ext)] ?? Self.fallback
+            }
+            index = previous
+        }
+        return Self.fallback
     }
 
     private static let utf8 = "; charset=utf-8"

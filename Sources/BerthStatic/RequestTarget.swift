@@ -26,6 +26,7 @@ public struct RequestTarget: Sendable, Equatable {
     }
 
     public static func parse(_ raw: String) -> Result<RequestTarget, RequestTargetError> {
+        if let plain = self.parsePlain(raw) { return .success(plain) }
         var bytes = Array(raw.utf8)
         if bytes.isEmpty { return .failure(.empty) }
         // Raw control characters are never valid in a request-target (RFC 3986 §2 has no
@@ -60,6 +61,39 @@ public struct RequestTarget: Sendable, Equatable {
         case .failure(let error): return .failure(error)
         }
         return .success(RequestTarget(path: normalizedPath, query: query, authority: authority))
+    }
+
+    /// The common case without copying: an origin-form target that is already normal — plain
+    /// ASCII, no `%`, `\\`, `#` or control bytes, no empty, `.` or `..` segments. Its path needs
+    /// no decoding and no dot-segment removal, so it is its own result. Nil sends the target
+    /// through the full parse.
+    private static func parsePlain(_ raw: String) -> RequestTarget? {
+        var queryStart: String.UTF8View.Index?
+        var previous: UInt8 = 0
+        let utf8 = raw.utf8
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        for index in utf8.indices {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "?") {
+                queryStart = index
+                break
+            }
+            switch byte {
+            case 0..<0x21, 0x7F...0xFF, UInt8(ascii: "%"), UInt8(ascii: "\\"), UInt8(ascii: "#"):
+                return nil
+            case UInt8(ascii: "/") where previous == UInt8(ascii: "/"):
+                return nil
+            case UInt8(ascii: ".") where previous == UInt8(ascii: "/"):
+                return nil
+            default:
+                previous = byte
+            }
+        }
+        guard let queryStart else { return RequestTarget(path: raw) }
+        let rest = utf8[utf8.index(after: queryStart)...]
+        // The query keeps its raw form, but control bytes and fragments still take the full parse.
+        guard !rest.contains(where: { $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: "#") }) else { return nil }
+        return RequestTarget(path: String(raw[..<queryStart]), query: String(raw[utf8.index(after: queryStart)...]))
     }
 
     /// Splits `scheme://authority[/path...]` and returns the authority plus the index where the

@@ -130,6 +130,23 @@ struct SitePath {
     /// names unless `dotfiles`.
     init?(_ path: String, dotfiles: Bool) {
         guard path.hasPrefix("/"), !path.utf8.contains(0) else { return nil }
+        // Fast path for the usual normalized path: no empty, "." or hidden segments means the
+        // relative path is the path without its slashes at either end.
+        var previous = UInt8(ascii: "/")
+        var plain = true
+        for byte in path.utf8.dropFirst() {
+            if (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) && previous == UInt8(ascii: "/") {
+                plain = false
+                break
+            }
+            previous = byte
+        }
+        if plain {
+            hasTrailingSlash = previous == UInt8(ascii: "/")
+            let inner = path.utf8.dropFirst().dropLast(hasTrailingSlash ? 1 : 0)
+            relative = inner.isEmpty ? "." : String(Substring(inner))
+            return
+        }
         var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         hasTrailingSlash = segments.last?.isEmpty == true
         if hasTrailingSlash { segments.removeLast() }

@@ -6,6 +6,10 @@ internal import Yams
 /// listen: [{ port: 8080 }]      # required; see ListenerConfig
 /// workers: 1                    # processes, each multi-threaded; 1...1024, default 1
 /// threads: auto                 # event loops per worker: auto (one per core) or 1...1024
+/// user: www-data                # workers switch to this account; see RunAsConfig
+/// group: www-data               # default: the user's primary group
+/// pid_file: /run/berth.pid      # default berth.pid next to this file; off: none
+/// admin: { port: 9090 }         # /metrics and /health; off unless given; see AdminConfig
 /// limits: { body_bytes: 10MiB } # see Limits
 /// logs: { access: "-" }         # see LogConfig
 /// apps: { }                     # see AppConfig
@@ -28,6 +32,11 @@ public struct ServerConfig: Sendable, Equatable {
     public var apps: [AppConfig]
     /// Findings that do not prevent serving, sorted by line and column.
     public var warnings: [ConfigError]
+    /// nil: the workers keep the account berth was started as.
+    public var runAs: RunAsConfig? = nil
+    public var pidFile: PidFileSetting = .nextToConfig
+    /// nil: no admin endpoint.
+    public var admin: AdminConfig? = nil
 
     public init(sourceFile: String, listeners: [ListenerConfig], workers: Int = 1, threads: Int? = nil,
                 limits: Limits = Limits(), logs: LogConfig = LogConfig(),
@@ -64,7 +73,8 @@ public struct ServerConfig: Sendable, Equatable {
 }
 
 extension ConfigReader {
-    static let topLevelKeys = ["listen", "workers", "threads", "limits", "logs", "apps", "hosts"]
+    static let topLevelKeys = ["listen", "workers", "threads", "user", "group", "pid_file", "admin",
+                               "limits", "logs", "apps", "hosts"]
 
     func readServer(_ root: Node, sourceFile: String) -> ServerConfig {
         var config = ServerConfig(sourceFile: sourceFile, listeners: [], hosts: [])
@@ -83,6 +93,11 @@ extension ConfigReader {
             config.threads = integer(threads, in: 1...1024,
                                      expected: "'auto' or an integer from 1 to 1024")
         }
+        if fields.contains("user") || fields.contains("group") {
+            config.runAs = readRunAs(user: fields["user"], group: fields["group"])
+        }
+        if let pidFile = fields["pid_file"] { config.pidFile = readPidFile(pidFile) ?? config.pidFile }
+        if let admin = fields["admin"] { config.admin = readAdmin(admin, listeners: config.listeners) }
         if let limits = fields["limits"] { config.limits = readLimits(limits) }
         if let logs = fields["logs"] { config.logs = readLogs(logs) }
         if let apps = fields["apps"] {

@@ -70,16 +70,20 @@ final class AccessLog: Sendable {
         }
     }
 
-    private static let timeFormatter: DateFormatter = {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.dateFormat = "dd/MMM/yyyy:HH:mm:ss Z"
-        return formatter
-    }()
+    /// `strftime` on the calling thread: a shared DateFormatter is not safe to use from
+    /// several event loops at once.
+    static func formatTime(_ date: Date, _ format: String) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [Int8](repeating: 0, count: 64)
+        let count = strftime(&buffer, buffer.count, format, &parts)
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// The NCSA combined format nginx and Apache write by default.
     static func combined(_ r: AccessRecord) -> String {
-        let time = Self.timeFormatter.string(from: r.wallClock)
+        let time = Self.formatTime(r.wallClock, "%d/%b/%Y:%H:%M:%S %z")
         let request = "\(r.method) \(r.uri) \(r.version)"
         return "\(r.remoteAddress) - - [\(time)] \"\(escape(request))\" \(r.status) \(r.bodyBytes) \"\(escape(r.referer ?? "-"))\" \"\(escape(r.userAgent ?? "-"))\" \(escape(r.host))"
     }
@@ -88,7 +92,7 @@ final class AccessLog: Sendable {
         let elapsed = ContinuousClock.now - r.startedAt
         let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
         let fields: [(String, String)] = [
-            ("time", jsonString(ISO8601DateFormatter().string(from: r.wallClock))),
+            ("time", jsonString(Self.formatTime(r.wallClock, "%Y-%m-%dT%H:%M:%S%z"))),
             ("remote", jsonString(r.remoteAddress)),
             ("host", jsonString(r.host)),
             ("method", jsonString(r.method)),

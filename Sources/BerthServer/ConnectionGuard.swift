@@ -158,8 +158,18 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private var timer: Scheduled<Void>?
     private var timerFiresAt = NIODeadline.distantFuture
     private var rejected = false
-    /// The server is stopping: close as soon as no response is in progress.
+    /// The server is stopping: requests still get answered, with `Connection: close`, and the
+    /// connection closes after its response; an idle one after `quiesceGrace`.
     private var stopping = false
+
+    /// How long a connection that was idle when the server began to stop may still send a
+    /// request. Closing it at once races a request the client may be sending that very moment,
+    /// which it would then have to retry; a busy keep-alive client sends its next request well
+    /// within this and gets its answer.
+    static let quiesceGrace = TimeAmount.seconds(1)
+
+    /// For the request handler: the response to a request read now announces the close.
+    var isStopping: Bool { self.stopping }
 
     init(limits: ConnectionLimits) {
         self.state = ConnectionGuardState(
@@ -264,7 +274,11 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.deadline = nil
         switch self.state.expired() {
         case .closeSilently:
-            context.close(promise: nil)
+            if self.stopping && self.state.phase == .idle {
+                self.closeAfterDraining(context: context)
+            } else {
+                context.close(promise: nil)
+            }
         case .requestTimeout:
             self.reject("408 Request Timeout", context: context)
         }
@@ -289,20 +303,31 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// responses before it left: then the connection can close without cutting one off.
     private func closeWhenFlushed(context: ChannelHandlerContext) {
         self.deadline = nil
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            loopBound.value.close(promise: nil)
+            let (handler, context) = loopBound.value
+            handler.closeAfterDraining(context: context)
         }
     }
 
+    /// Shuts down our side and drops what the client still sends until it closes (or
+    /// `drainTime` passes): a request it sent meanwhile then meets an orderly end of stream,
+    /// which clients retry, instead of a reset, which can also destroy the response before it.
+    private func closeAfterDraining(context: ChannelHandlerContext) {
+        guard self.state.phase != .draining, context.channel.isActive else { return }
+        self.perform(self.state.progress(.closeAfterDraining), context: context)
+        context.close(mode: .output, promise: nil)
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A graceful stop: idle connections close once their last response is out; busy ones
-        // when the response in progress is (see `.responseComplete`). Handled here rather
-        // than by the pipelining handler, which would close while a body is still queued.
+        // A graceful stop: a busy connection closes when the response in progress is out (see
+        // `.responseComplete`), an idle one after `quiesceGrace` unless a request comes first.
+        // Handled here rather than by the pipelining handler, which would close while a body
+        // is still queued.
         if event is ChannelShouldQuiesceEvent {
             self.stopping = true
-            if self.state.phase == .idle || self.state.phase == .draining {
-                self.closeWhenFlushed(context: context)
+            if self.state.phase == .idle {
+                self.perform(.arm(Self.quiesceGrace), context: context)
             }
             return
         }

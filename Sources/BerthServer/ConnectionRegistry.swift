@@ -7,6 +7,8 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: Channel] = [:]
         var quiescing = false
+        /// Waiting for the last connection to close after `quiesce`.
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -18,26 +20,38 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { self.state.withLock { $0.channels.count } }
 
-    /// False when the server is at its connection cap or stopping: the caller closes the
-    /// new connection at once, which costs the client one failed attempt instead of leaving
-    /// every connection starved.
+    /// False when the server is at its connection cap: the caller closes the new connection
+    /// at once, which costs the client one failed attempt instead of leaving every connection
+    /// starved. While stopping, a connection is still admitted: it was accepted before the
+    /// listeners closed (it waited for its event loop), so it gets its request answered, with
+    /// `Connection: close`, rather than a reset.
     func admit(_ channel: Channel) -> Bool {
         let id = ObjectIdentifier(channel)
-        let admitted = self.state.withLock { state -> Bool in
-            guard !state.quiescing, state.channels.count < self.maxConnections else { return false }
+        let (admitted, quiescing) = self.state.withLock { state -> (Bool, Bool) in
+            guard state.channels.count < self.maxConnections else { return (false, state.quiescing) }
             state.channels[id] = channel
-            return true
+            return (true, state.quiescing)
         }
-        if admitted {
-            channel.closeFuture.whenComplete { _ in
-                self.state.withLock { _ = $0.channels.removeValue(forKey: id) }
+        guard admitted else { return false }
+        channel.closeFuture.whenComplete { _ in
+            let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                _ = state.channels.removeValue(forKey: id)
+                guard state.quiescing, state.channels.isEmpty else { return [] }
+                defer { state.drainWaiters = [] }
+                return state.drainWaiters
             }
+            for waiter in waiters { waiter.resume() }
         }
-        return admitted
+        if quiescing {
+            // Runs after the initializer that called `admit` has built the pipeline.
+            channel.eventLoop.execute { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+        }
+        return true
     }
 
     /// Tells every connection to close once its in-flight response is written
-    /// (`HTTPServerPipelineHandler` acts on `ChannelShouldQuiesceEvent`).
+    /// (`ConnectionGuardHandler` and the HTTP/2 handlers act on `ChannelShouldQuiesceEvent`).
+    @discardableResult
     func quiesce() -> [Channel] {
         let channels = self.state.withLock { state -> [Channel] in
             state.quiescing = true
@@ -47,5 +61,23 @@ final class ConnectionRegistry: Sendable {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
         }
         return channels
+    }
+
+    /// Returns once no connection is left; call after `quiesce`.
+    func drained() async {
+        await withCheckedContinuation { continuation in
+            let done = self.state.withLock { state -> Bool in
+                if state.channels.isEmpty { return true }
+                state.drainWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Closes every connection now (the drain timeout expired).
+    func closeAll() {
+        let channels = self.state.withLock { Array($0.channels.values) }
+        for channel in channels { channel.close(promise: nil) }
     }
 }

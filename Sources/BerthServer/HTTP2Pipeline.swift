@@ -10,8 +10,10 @@ import NIOHTTP2
 /// Every stream is answered by the same `HTTPRequestHandler` as an HTTP/1.1 request, so static
 /// files, apps, redirects, errors and the access log behave identically on both protocols.
 enum HTTP2Pipeline {
-    /// SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2): more streams than this at once are
-    /// refused with RST_STREAM (§5.1.2), so one connection cannot pin unbounded work.
+    /// SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2), so one connection cannot pin
+    /// unbounded work. A client that opens more at once anyway gets GOAWAY with PROTOCOL_ERROR
+    /// from NIOHTTP2: stricter than the stream error §5.1.2 asks for, and only ever seen by a
+    /// client that ignored the setting.
     static let maxConcurrentStreams = 100
 
     /// The hard cap on a request's field block, advertised as SETTINGS_MAX_HEADER_LIST_SIZE
@@ -45,10 +47,22 @@ enum HTTP2Pipeline {
         stream.streamErrorRateLimit.maximumCount = 200
         stream.streamErrorRateLimit.windowLength = .seconds(30)
 
+        // A graceful stop (ChannelShouldQuiesceEvent) sends GOAWAY with the highest stream ID,
+        // then a PING; once acknowledged, a second GOAWAY names the last stream really opened
+        // and the connection closes when those streams are done (RFC 9113 §6.8).
+        let management = NIOHTTP2ServerConnectionManagementHandler(
+            eventLoop: channel.eventLoop,
+            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil)
+        )
+        let idleGuard = HTTP2IdleGuard(idleTimeout: limits.idleTimeout)
         _ = try sync.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connection,
-            streamConfiguration: stream
+            streamConfiguration: stream,
+            streamDelegate: HTTP2StreamEvents(
+                idleGuard: NIOLoopBound(idleGuard, eventLoop: channel.eventLoop),
+                management: management.http2StreamDelegate
+            )
         ) { streamChannel in
             streamChannel.eventLoop.makeCompletedFuture {
                 let streamSync = streamChannel.pipeline.syncOperations
@@ -58,14 +72,25 @@ enum HTTP2Pipeline {
                 try streamSync.addHandler(HTTP2StreamErrorHandler())
             }
         }
-        // A graceful stop (ChannelShouldQuiesceEvent) sends GOAWAY with the highest stream ID,
-        // then a PING; once acknowledged, a second GOAWAY names the last stream really opened
-        // and the connection closes when those streams are done (RFC 9113 §6.8).
-        try sync.addHandler(NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: channel.eventLoop,
-            configuration: .init(maxIdleTime: nil, maxAge: nil, maxGraceTime: nil, keepalive: nil)
-        ))
-        try sync.addHandler(HTTP2IdleGuard(idleTimeout: limits.idleTimeout))
+        try sync.addHandler(management)
+        try sync.addHandler(idleGuard)
+    }
+}
+
+/// Streams opening and closing, for the connection-level handlers: the multiplexer reports them
+/// to one delegate rather than down the pipeline. Called on the connection's event loop.
+struct HTTP2StreamEvents: NIOHTTP2StreamDelegate {
+    let idleGuard: NIOLoopBound<HTTP2IdleGuard>
+    let management: NIOHTTP2ServerConnectionManagementHandler.HTTP2StreamDelegate
+
+    func streamCreated(_ id: HTTP2StreamID, channel: Channel) {
+        self.management.streamCreated(id, channel: channel)
+        self.idleGuard.value.streamCreated(id)
+    }
+
+    func streamClosed(_ id: HTTP2StreamID, channel: Channel) {
+        self.management.streamClosed(id, channel: channel)
+        self.idleGuard.value.streamClosed(id)
     }
 }
 
@@ -81,17 +106,20 @@ final class HTTP2IdleGuard: ChannelInboundHandler {
     private var lastStreamID = HTTP2StreamID.rootStream
     private var timer: Scheduled<Void>?
     private var timerGeneration = 0
+    private var context: ChannelHandlerContext?
 
     init(idleTimeout: TimeAmount) {
         self.idleTimeout = idleTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         self.arm(context: context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.timer?.cancel()
+        self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -100,20 +128,16 @@ final class HTTP2IdleGuard: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        switch event {
-        case let created as NIOHTTP2StreamCreatedEvent:
-            self.openStreams.insert(created.streamID)
-            if created.streamID > self.lastStreamID { self.lastStreamID = created.streamID }
-            self.timer?.cancel()
-            self.timer = nil
-        case let closed as StreamClosedEvent:
-            self.openStreams.remove(closed.streamID)
-            if self.openStreams.isEmpty { self.arm(context: context) }
-        default:
-            break
-        }
-        context.fireUserInboundEventTriggered(event)
+    func streamCreated(_ id: HTTP2StreamID) {
+        self.openStreams.insert(id)
+        if id > self.lastStreamID { self.lastStreamID = id }
+        self.timer?.cancel()
+        self.timer = nil
+    }
+
+    func streamClosed(_ id: HTTP2StreamID) {
+        self.openStreams.remove(id)
+        if self.openStreams.isEmpty, let context = self.context { self.arm(context: context) }
     }
 
     private func arm(context: ChannelHandlerContext) {

@@ -41,6 +41,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let isSecure: Bool
     /// Strict-Transport-Security for the current response (RFC 6797 §7.1: over TLS only).
     var hsts: String?
+    /// The matched route's prefix: a metrics label, "-" until a route matched.
+    private var routePrefix = "-"
+    /// This thread's request counters, looked up once per connection (or HTTP/2 stream).
+    private lazy var counters = self.generation.metrics.counters()
 
     init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler? = nil, isSecure: Bool = false) {
         self.generation = generation
@@ -130,11 +134,13 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         self.bodyBytes = 0
         // An HTTP/2 stream carries one request; its connection outlives it (RFC 9113 §8.1).
-        self.keepAlive = head.isKeepAlive || head.version.major >= 2
+        // A draining server still answers what arrives, then closes (RFC 9112 §9.6).
+        self.keepAlive = (head.isKeepAlive || head.version.major >= 2) && self.connectionGuard?.isStopping != true
         self.isHead = head.method == .HEAD
         self.hsts = nil
         self.accessLog = self.generation.accessLog
         self.current = (head, .now, "-")
+        self.routePrefix = "-"
 
         let accepted: RequestHeadCheck.Accepted
         switch RequestHeadCheck.check(head, limits: self.generation.limits) {
@@ -172,6 +178,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.answer(accepted, context: context) { $0.sendError(.notFound, route: nil, context: $1) }
             return
         }
+        self.routePrefix = route.prefix
 
         switch route.handler {
         case .app(let endpoint):
@@ -406,7 +413,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func logAccess(status: Int, bodyBytes: Int64) {
-        guard let log = self.accessLog, let (head, startedAt, host) = self.current else { return }
+        guard let (head, startedAt, host) = self.current else { return }
+        self.current = nil
+        self.counters.record(host: host, route: self.routePrefix, status: status, bytes: bodyBytes, since: startedAt)
+        guard let log = self.accessLog else { return }
         log.append(AccessRecord(
             remoteAddress: self.remoteAddress,
             startedAt: startedAt,
@@ -420,7 +430,6 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             referer: head.headers.first(name: "referer"),
             userAgent: head.headers.first(name: "user-agent")
         ))
-        self.current = nil
     }
 
     func progress(_ event: ConnectionProgress, context: ChannelHandlerContext) {

@@ -27,6 +27,8 @@ public final class Server: Sendable {
     private let generation: SiteGeneration
     private let registry: ConnectionRegistry
     private let listeners = Mutex<[Channel]>([])
+    /// Sockets inherited from the master (`start(inheriting:)`).
+    private let sharedListeners = Mutex<[SharedListener]>([])
     private let logger: Logger
     /// One set of TLS contexts per kind of `tls` listener, built with the generation.
     private let tlsContexts: [TLSContexts.Profile: TLSContexts]
@@ -104,7 +106,52 @@ public final class Server: Sendable {
         return bound
     }
 
+    /// Serves on listening sockets another process bound: a worker takes over the sockets
+    /// its master passed down, one per `config.listeners` entry, in file order. They are
+    /// shared with other workers, so a `SharedListener` accepts on each; every connection
+    /// gets the same pipeline as on a socket `start()` bound, TLS and HTTP/2 included.
+    public func start(inheriting sockets: [CInt]) async throws -> [BoundListener] {
+        precondition(sockets.count == self.config.listeners.count, "one socket per listener")
+        var bound: [BoundListener] = []
+        var accepting: [SharedListener] = []
+        for (listener, socket) in zip(self.config.listeners, sockets) {
+            let initializer = self.connectionInitializer(for: listener) { channel in
+                // Not registered yet: failing makes the bootstrap close it.
+                channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+            }
+            let bootstrap = ClientBootstrap(group: self.group)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.maxMessagesPerRead, value: 8)
+                .channelInitializer(initializer)
+            do {
+                let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
+                accepting.append(shared)
+                bound.append(BoundListener(address: listener.address, port: SharedListener.localPort(of: socket) ?? listener.port, isSecure: listener.tls))
+            } catch {
+                for shared in accepting { shared.close() }
+                throw ListenError(listener: listener, underlying: error)
+            }
+        }
+        for shared in accepting { shared.start() }
+        self.sharedListeners.withLock { $0 = accepting }
+        if let https = bound.first(where: \.isSecure) { self.httpsPort.bound(https.port) }
+        return bound
+    }
+
     private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
+        ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 8)
+            .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
+    }
+
+    /// What every accepted connection of `listener` goes through: admission (the connection
+    /// cap; `refuse` disposes of one over it), then TLS or plain HTTP/1.1.
+    private func connectionInitializer(
+        for listener: ListenerConfig, refuse: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
+    ) -> @Sendable (Channel) -> EventLoopFuture<Void> {
         let generation = self.generation
         let registry = self.registry
         let limits = generation.limits
@@ -115,26 +162,21 @@ public final class Server: Sendable {
             decoderLimits.maxHeaderFieldCount = limits.headerCount
             return decoderLimits
         }()
-        let bootstrap = ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 8)
         if listener.tls {
             // `init` built contexts for the profile of every tls listener.
             let contexts = self.tlsContexts[TLSContexts.Profile(listener)]!
-            return bootstrap.childChannelInitializer { channel in
+            return { channel in
                 guard registry.admit(channel) else {
-                    return channel.close()
+                    return refuse(channel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try TLSPipeline.configure(channel: channel, contexts: contexts, generation: generation, decoderLimits: decoderLimits)
                 }
             }
         }
-        return bootstrap.childChannelInitializer { channel in
+        return { channel in
             guard registry.admit(channel) else {
-                return channel.close()
+                return refuse(channel)
             }
             return channel.eventLoop.makeCompletedFuture {
                 try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, decoderLimits: decoderLimits, isSecure: false)
@@ -142,25 +184,40 @@ public final class Server: Sendable {
         }
     }
 
-    /// Graceful stop: close the listeners, let every connection finish its in-flight
-    /// response, and force-close whatever is left after `drainTimeout`.
-    public func stop(drainTimeout: Duration = .seconds(10)) async {
+    /// Stops taking new connections; open ones carry on. The first step of `stop`, on its own
+    /// so a worker can tell its master when a newer generation has the sockets to itself.
+    public func stopAccepting() async {
         let listeners = self.listeners.withLock { channels in
             defer { channels = [] }
             return channels
         }
         for channel in listeners { try? await channel.close() }
-        let open = self.registry.quiesce()
-        let forceClose = self.group.next().scheduleTask(in: TimeAmount(drainTimeout)) {
-            for channel in open { channel.close(promise: nil) }
+        let shared = self.sharedListeners.withLock { all in
+            defer { all = [] }
+            return all
         }
-        for channel in open { try? await channel.closeFuture.get() }
+        for listener in shared { listener.close() }
+    }
+
+    /// Graceful stop: close the listeners, let every connection finish its in-flight
+    /// response, and force-close whatever is left after `drainTimeout`.
+    public func stop(drainTimeout: Duration = .seconds(10)) async {
+        await self.stopAccepting()
+        // Connections accepted just before the listeners closed may still be on their way to
+        // an event loop: the registry quiesces those too, and the wait covers them.
+        let registry = self.registry
+        registry.quiesce()
+        let forceClose = self.group.next().scheduleTask(in: TimeAmount(drainTimeout)) { registry.closeAll() }
+        await registry.drained()
         forceClose.cancel()
         try? await self.group.shutdownGracefully()
     }
 
     /// The number of open client connections.
     public var openConnections: Int { self.registry.count }
+
+    /// Request counters by host, route and status class (see `RequestMetrics`).
+    public var requestMetrics: RequestMetrics { self.generation.metrics }
 
     /// Reopens log files (log rotation).
     public func reopenLogs() {
@@ -181,11 +238,12 @@ enum HTTP1Pipeline {
         try sync.configureHTTPServerPipeline(
             withPipeliningAssistance: true,
             withErrorHandling: false,
-            withOutboundHeaderValidation: true,
+            // Header values are ours or checked where an app hands them over (AppHeaderCheck);
+            // validating every field again on the way out costs each response.
+            withOutboundHeaderValidation: false,
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: decoderLimits
         )
-        try sync.addHandler(ProtocolErrorHandler(connectionGuard: connectionGuard))
         try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure))
     }
 }

@@ -15,6 +15,8 @@ final class SiteGeneration: Sendable {
     let allAccessLogs: [AccessLog]
     let logger: Logger
     let serverName: String
+    /// Requests answered under this generation, by host, route and status class.
+    let metrics = RequestMetrics()
 
     init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth") {
         self.hosts = HostTable(hosts: hosts)

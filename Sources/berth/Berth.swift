@@ -12,7 +12,10 @@ struct Berth: AsyncParsableCommand {
         commandName: "berth",
         abstract: "Serve static sites and Swift apps from one virtual-host file.",
         version: Berth.version,
-        subcommands: [RunCommand.self, CheckCommand.self, VersionCommand.self, ProbeAppCommand.self],
+        subcommands: [
+            RunCommand.self, CheckCommand.self, ReloadCommand.self, StopCommand.self, VersionCommand.self,
+            ProbeAppCommand.self, WorkerCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }
@@ -24,12 +27,17 @@ struct ConfigOption: ParsableArguments {
 
     /// Loads and validates the file; prints every error (file:line:column) and fails otherwise.
     func load() throws -> ServerConfig {
+        try self.loadWithText().config
+    }
+
+    /// `load`, and the text that was validated (what workers are given).
+    func loadWithText() throws -> (config: ServerConfig, text: String) {
         do {
-            let config = try ConfigLoader.load(file: self.config)
+            let (config, text) = try ConfigurationPlan.read(self.config)
             for warning in config.warnings {
                 FileHandle.standardError.write(Data("berth: warning: \(warning)\n".utf8))
             }
-            return config
+            return (config, text)
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             let count = error.errors.count
@@ -75,17 +83,24 @@ struct CheckCommand: AsyncParsableCommand {
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Serve the hosts of the virtual-host file (the default command)."
+        abstract: "Serve the hosts of the virtual-host file (the default command).",
+        discussion: """
+            A master process binds the listeners and starts `workers:` worker processes that \
+            serve them. SIGHUP (or `berth reload`) re-reads the file and swaps in new workers \
+            without refusing a connection; SIGTERM/SIGINT (or `berth stop`) stop gracefully, \
+            SIGQUIT at once; SIGUSR1 reopens the log files.
+            """
     )
 
     @OptionGroup var options: ConfigOption
 
-    @Option(help: "How long a graceful stop waits for in-flight responses.")
+    @Option(help: "How long a graceful stop, or an old generation after a reload, waits for in-flight responses (seconds).")
     var drainTimeout: Int = 10
 
     func run() async throws {
-        let config = try self.options.load()
+        let (config, text) = try self.options.loadWithText()
         ResourceLimits.raiseOpenFileLimit()
+        signal(SIGPIPE, SIG_IGN)
         let sink: ErrorLogSink
         do {
             sink = try ErrorLogSink(destination: config.logs.error)
@@ -96,43 +111,19 @@ struct RunCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in ErrorLogHandler(sink: sink, logLevel: .info, label: label) }
         let logger = Logger(label: "berth")
 
-        let prepared = AppLoading.prepare(config, logger: logger)
-        guard prepared.errors.isEmpty else {
-            for error in prepared.errors {
+        let plan: ConfigurationPlan
+        switch ConfigurationPlan.complete(file: self.options.config, config: config, text: text, logger: logger) {
+        case .success(let value):
+            plan = value
+        case .failure(let failure):
+            for error in failure.errors {
                 logger.critical("\(error)")
                 FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
             }
             throw ExitCode(1)
         }
-
-        let server: Server
-        let bound: [Server.BoundListener]
-        let apps: [String: AppEndpoint]
-        do {
-            apps = try await AppLoading.start(config, paths: prepared.paths, logger: logger)
-            server = try Server(config: config, apps: apps, logger: logger)
-            bound = try await server.start()
-        } catch {
-            logger.critical("cannot start: \(error)")
-            FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
-        logger.notice(
-            "listening",
-            metadata: [
-                "server.listeners": "\(bound.map(\.description).joined(separator: " "))",
-                "server.hosts": "\(config.hosts.count)",
-                "server.pid": "\(getpid())",
-            ])
-
-        let stopRequested = SignalWatcher.stopRequests(logReopen: {
-            do { try sink.reopen() } catch { logger.error("cannot reopen error log", metadata: ["error": "\(error)"]) }
-            server.reopenLogs()
-        }, logger: logger)
-        await stopRequested.wait()
-        logger.notice("stopping", metadata: ["server.open_connections": "\(server.openConnections)"])
-        await server.stop(drainTimeout: .seconds(self.drainTimeout))
-        await AppLoading.stop(apps)
-        logger.notice("stopped")
+        let master = Master(configFile: self.options.config, drainTimeout: self.drainTimeout, logger: logger, sink: sink)
+        let status = await master.run(plan)
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -45,14 +45,18 @@ struct ErrorLogHandler: LogHandler {
     }
 }
 
-/// Where error-log lines go; reopenable for log rotation.
+/// Where error-log lines go; reopenable for log rotation, and retargetable when a reload
+/// names another destination.
 final class ErrorLogSink: Sendable {
-    private let destination: LogDestination
-    private let descriptor: Mutex<Int32>
+    private struct Target {
+        var destination: LogDestination
+        var fd: Int32
+    }
+
+    private let target: Mutex<Target>
 
     init(destination: LogDestination) throws {
-        self.destination = destination
-        self.descriptor = Mutex(try Self.open(destination))
+        self.target = Mutex(Target(destination: destination, fd: try Self.open(destination)))
     }
 
     private static func open(_ destination: LogDestination) throws -> Int32 {
@@ -70,20 +74,26 @@ final class ErrorLogSink: Sendable {
     }
 
     func reopen() throws {
-        guard case .file = self.destination else { return }
-        let fresh = try Self.open(self.destination)
-        let old = self.descriptor.withLock { fd in
-            defer { fd = fresh }
-            return fd
+        let destination = self.target.withLock { $0.destination }
+        guard case .file = destination else { return }
+        try self.retarget(destination)
+    }
+
+    /// Writes to `destination` from now on; the old file is closed.
+    func retarget(_ destination: LogDestination) throws {
+        let fresh = try Self.open(destination)
+        let old = self.target.withLock { target in
+            defer { target = Target(destination: destination, fd: fresh) }
+            return target.fd
         }
         if old > 2 { close(old) }
     }
 
     func write(_ line: String) {
-        self.descriptor.withLock { fd in
-            guard fd >= 0 else { return }
+        self.target.withLock { target in
+            guard target.fd >= 0 else { return }
             var bytes = Array(line.utf8)
-            _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(target.fd, $0.baseAddress, $0.count) }
         }
     }
 }

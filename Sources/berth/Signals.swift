@@ -41,31 +41,18 @@ final class StopSignal: @unchecked Sendable {
     }
 }
 
-/// SIGTERM and SIGINT stop gracefully; SIGUSR1 reopens log files (logrotate); SIGHUP is
-/// logged and ignored rather than killing the server.
+/// Signal handling through Dispatch: the handler runs on a queue, not in a signal context,
+/// so it may log, lock and allocate.
 enum SignalWatcher {
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    private static let queue = DispatchQueue(label: "berth.signals")
 
-    static func stopRequests(logReopen: @escaping @Sendable () -> Void, logger: Logger) -> StopSignal {
-        let stop = StopSignal()
-        let queue = DispatchQueue(label: "berth.signals")
-        func watch(_ signo: Int32, _ handler: @escaping @Sendable () -> Void) {
-            signal(signo, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signo, queue: queue)
-            source.setEventHandler(handler: handler)
-            source.resume()
-            sources.append(source)
-        }
-        watch(SIGTERM) { stop.fire() }
-        watch(SIGINT) { stop.fire() }
-        watch(SIGUSR1) {
-            logger.notice("reopening log files")
-            logReopen()
-        }
-        watch(SIGHUP) {
-            logger.warning("SIGHUP ignored: this server applies a changed configuration on restart")
-        }
-        signal(SIGPIPE, SIG_IGN)
-        return stop
+    /// Calls `handler` for every `signo` delivered to the process, instead of its default action.
+    static func watch(_ signo: Int32, _ handler: @escaping @Sendable () -> Void) {
+        signal(signo, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signo, queue: self.queue)
+        source.setEventHandler(handler: handler)
+        source.resume()
+        self.sources.append(source)
     }
 }

@@ -19,7 +19,11 @@ import Testing
             return
         }
         #expect(config.warnings.isEmpty, "\(config.warnings)")
-        #expect(config.listeners.map(\.endpointDescription) == ["127.0.0.1:8080", "[::1]:8080"])
+        #expect(config.listeners.map(\.endpointDescription) == ["127.0.0.1:8080", "[::1]:8080", "127.0.0.1:8443", "[::1]:8443"])
+        #expect(config.listeners.map(\.tls) == [false, false, true, true])
+        // HTTPS works on a fresh clone: every host names the committed example certificate.
+        let certificate = ExampleConfigTests.repository.appendingPathComponent("conf/tls/example-localhost.pem").standardizedFileURL.path
+        #expect(config.hosts.allSatisfy { $0.tls?.certificate == certificate }, "\(config.hosts.map(\.tls))")
         #expect(config.hosts.map(\.name) == ["localhost", "alpha.localhost", "beta.localhost", "notes.localhost", "hello.localhost"])
         #expect(config.apps.map(\.name) == ["notes", "hello"])
         #expect(config.host(named: "www.alpha.localhost")?.name == "alpha.localhost")

@@ -88,6 +88,12 @@ final class BerthProcess: @unchecked Sendable {
         self.output.waitForLine(containing: text, timeout: timeout)
     }
 
+    /// Waits until the log so far satisfies `condition` (checked on every new output); false
+    /// on timeout.
+    func waitForLog(timeout: TimeInterval = 10, until condition: (String) -> Bool) -> Bool {
+        self.output.wait(timeout: timeout, until: condition)
+    }
+
     /// Open file descriptors of the server process.
     func openDescriptors() -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(self.pid)/fd").count) ?? -1
@@ -150,6 +156,16 @@ final class OutputCollector: @unchecked Sendable {
         self.condition.lock()
         defer { self.condition.unlock() }
         return String(decoding: self.data, as: UTF8.self)
+    }
+
+    func wait(timeout: TimeInterval, until condition: (String) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while true {
+            if condition(String(decoding: self.data, as: UTF8.self)) { return true }
+            if self.finished || !self.condition.wait(until: deadline) { return false }
+        }
     }
 
     func waitForLine(containing needle: String, timeout: TimeInterval) -> String? {

@@ -111,18 +111,16 @@ enum Tool {
         process.standardOutput = stdout
         process.standardError = stderr
         let out = ByteCollector(), err = ByteCollector()
+        try process.run()
+        // Blocking reads on their own threads: they end when the child (the only holder of
+        // the pipes' write ends) exits.
         for (pipe, collector) in [(stdout, out), (stderr, err)] {
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                    collector.finish()
-                } else {
-                    collector.append(data)
-                }
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread {
+                collector.append(handle.readDataToEndOfFile())
+                collector.finish()
             }
         }
-        try process.run()
         if !input.isEmpty { try? stdin.fileHandleForWriting.write(contentsOf: input) }
         let deadline = Date().addingTimeInterval(timeout)
         if keepInputOpen > 0 {
@@ -132,11 +130,12 @@ enum Tool {
         try? stdin.fileHandleForWriting.close()
         while process.isRunning && Date() < deadline { usleep(10_000) }
         if process.isRunning {
-            process.terminate()
+            // SIGKILL: a child may inherit a blocked SIGTERM from the test runner.
+            kill(process.processIdentifier, SIGKILL)
         }
         process.waitUntilExit()
-        out.waitForEnd(timeout: 5)
-        err.waitForEnd(timeout: 5)
+        out.waitForEnd(timeout: 10)
+        err.waitForEnd(timeout: 10)
         return Output(status: process.terminationStatus, stdout: out.data, stderr: String(decoding: err.data, as: UTF8.self))
     }
 }

@@ -1,0 +1,152 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Request counters of one server: requests, body bytes and latency by host, matched route
+/// prefix and status class.
+///
+/// The request path is benchmarked, so recording takes no lock and allocates nothing once a
+/// label set was seen: every event loop thread writes only a table of its own, and a
+/// snapshot reads each table on its own loop. Labels are the host's configured name and the
+/// route's configured prefix, never the raw URI, so the number of series stays bounded.
+public final class RequestMetrics: Sendable {
+    /// Upper bounds, in seconds, of the latency histogram's buckets (+Inf follows).
+    public static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+    private let perThread = ThreadSpecificVariable<LoopCounters>()
+    private let tables = Mutex<[(loop: EventLoop?, counters: LoopCounters)]>([])
+
+    public init() {}
+
+    /// The calling thread's table; made on the first request a thread answers.
+    func counters() -> LoopCounters {
+        if let counters = self.perThread.currentValue { return counters }
+        let counters = LoopCounters()
+        self.perThread.currentValue = counters
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop
+        self.tables.withLock { $0.append((loop, counters)) }
+        return counters
+    }
+
+    /// Everything recorded so far, summed over the threads. Each table is read on the event
+    /// loop that writes it; call while the server runs.
+    public func snapshot() async -> RequestMetricsSnapshot {
+        let tables = self.tables.withLock { $0 }
+        var total = RequestMetricsSnapshot()
+        for (loop, counters) in tables {
+            if let loop, let copy = try? await loop.submit({ counters.snapshot() }).get() {
+                total.merge(copy)
+            } else {
+                total.merge(counters.snapshot())
+            }
+        }
+        return total
+    }
+
+    /// The final counts, once the server has stopped: its threads are gone, so nobody writes
+    /// the tables any more and they are read directly.
+    public func finalSnapshot() -> RequestMetricsSnapshot {
+        var total = RequestMetricsSnapshot()
+        for (_, counters) in self.tables.withLock({ $0 }) { total.merge(counters.snapshot()) }
+        return total
+    }
+}
+
+/// The counters of one event loop thread. Only that thread touches it (see `RequestMetrics`).
+final class LoopCounters: @unchecked Sendable {
+    private struct Key: Hashable {
+        var host: String
+        var route: String
+        var statusClass: Int
+    }
+
+    /// Bucket bounds in nanoseconds, for comparing without converting each measurement.
+    private static let bounds: [Int64] = RequestMetrics.latencyBuckets.map { Int64($0 * 1e9) }
+    /// Per series: requests, bytes, latency sum (ns), then one count per bucket and +Inf.
+    private static let stride = 3 + bounds.count + 1
+
+    private var index: [Key: Int] = [:]
+    private var keys: [Key] = []
+    private var values: [Int] = []
+
+    func record(host: String, route: String, status: Int, bytes: Int64, since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        let nanoseconds = elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000
+        let key = Key(host: host, route: route, statusClass: status / 100)
+        let slot: Int
+        if let known = self.index[key] {
+            slot = known
+        } else {
+            slot = self.keys.count
+            self.index[key] = slot
+            self.keys.append(key)
+            self.values.append(contentsOf: repeatElement(0, count: Self.stride))
+        }
+        var bucket = 0
+        while bucket < Self.bounds.count && nanoseconds > Self.bounds[bucket] { bucket += 1 }
+        let base = slot * Self.stride
+        self.values.withUnsafeMutableBufferPointer { values in
+            values[base] &+= 1
+            values[base + 1] &+= Int(bytes)
+            values[base + 2] &+= Int(nanoseconds)
+            values[base + 3 + bucket] &+= 1
+        }
+    }
+
+    func snapshot() -> RequestMetricsSnapshot {
+        var snapshot = RequestMetricsSnapshot()
+        for (slot, key) in self.keys.enumerated() {
+            let base = slot * Self.stride
+            snapshot.series.append(RequestMetricsSnapshot.Series(
+                host: key.host, route: key.route, statusClass: key.statusClass,
+                requests: self.values[base], bytes: self.values[base + 1], latencyNanoseconds: self.values[base + 2],
+                buckets: Array(self.values[(base + 3)..<(base + Self.stride)])))
+        }
+        return snapshot
+    }
+}
+
+/// Counter values at one moment, summed over threads (and, in the master, over workers).
+public struct RequestMetricsSnapshot: Codable, Sendable, Equatable {
+    public struct Series: Codable, Sendable, Equatable {
+        /// The matched host's configured name, or "-" when no host matched.
+        public var host: String
+        /// The matched route's configured prefix, or "-".
+        public var route: String
+        /// 1 to 5, for 1xx to 5xx.
+        public var statusClass: Int
+        public var requests: Int
+        /// Response body bytes.
+        public var bytes: Int
+        public var latencyNanoseconds: Int
+        /// One count per bound of `RequestMetrics.latencyBuckets`, then +Inf; not cumulative.
+        public var buckets: [Int]
+
+        /// Host names and prefixes cannot contain a newline, so this separates them safely.
+        var identity: String { "\(self.host)\n\(self.route)\n\(self.statusClass)" }
+    }
+
+    public var series: [Series] = []
+
+    public init() {}
+
+    /// Adds `other`'s counts, series by series.
+    public mutating func merge(_ other: RequestMetricsSnapshot) {
+        guard !other.series.isEmpty else { return }
+        var index: [String: Int] = [:]
+        for (at, series) in self.series.enumerated() { index[series.identity] = at }
+        for incoming in other.series {
+            guard let at = index[incoming.identity] else {
+                index[incoming.identity] = self.series.count
+                self.series.append(incoming)
+                continue
+            }
+            self.series[at].requests += incoming.requests
+            self.series[at].bytes += incoming.bytes
+            self.series[at].latencyNanoseconds += incoming.latencyNanoseconds
+            for (i, count) in incoming.buckets.enumerated() where i < self.series[at].buckets.count {
+                self.series[at].buckets[i] += count
+            }
+        }
+    }
+}

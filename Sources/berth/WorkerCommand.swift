@@ -1,0 +1,167 @@
+import ArgumentParser
+import BerthConfig
+import BerthServer
+import Foundation
+import Logging
+
+/// `berth worker`: one worker process, started by the master (never by people).
+///
+/// It serves on the listening sockets it inherited, switches to the configured account,
+/// loads the apps and reports "ready"; on SIGTERM (or when the master disappears) it stops
+/// accepting, finishes its in-flight responses within the drain timeout and exits.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Serve as a worker of a berth master (started by `berth run`).",
+        shouldDisplay: false
+    )
+
+    func run() async throws {
+        let status = StatusChannel(fd: WorkerDescriptors.status)
+        func fail(_ message: String) -> ExitCode {
+            status.send(.failed(message))
+            return ExitCode(1)
+        }
+        guard let listenerFDs = WorkerDescriptors.listeners(in: ProcessInfo.processInfo.environment) else {
+            FileHandle.standardError.write(Data("berth: 'worker' is started by 'berth run', not by hand\n".utf8))
+            throw ExitCode(2)
+        }
+        // Inherited without close-on-exec so they survived the exec; nothing this process
+        // starts may inherit them again.
+        for fd in [WorkerDescriptors.control, WorkerDescriptors.status] + listenerFDs { Descriptor.setCloseOnExec(fd) }
+        signal(SIGPIPE, SIG_IGN)
+
+        guard let brief = WorkerBrief.read(from: WorkerDescriptors.control) else {
+            throw fail("no brief from the master")
+        }
+        let config: ServerConfig
+        do {
+            config = try ConfigLoader.parse(yaml: brief.configText, file: brief.configFile)
+        } catch {
+            throw fail("\(error)")
+        }
+        guard listenerFDs.count == config.listeners.count else {
+            throw fail("\(listenerFDs.count) listening sockets for \(config.listeners.count) listeners")
+        }
+        ResourceLimits.raiseOpenFileLimit()
+        let sink: ErrorLogSink
+        do {
+            // Opened before switching accounts: the master prepared the file for the new one,
+            // but standard streams and root-only folders work this way too.
+            sink = try ErrorLogSink(destination: config.logs.error)
+        } catch {
+            throw fail("\(error)")
+        }
+        LoggingSystem.bootstrap { label in ErrorLogHandler(sink: sink, logLevel: .info, label: label) }
+        let logger = Logger(label: "berth")
+        if let runAs = config.runAs {
+            do { try Privileges.drop(to: runAs) } catch { throw fail("\(runAs.location): \(error)") }
+        }
+
+        let stop = StopSignal()
+        let server = ServerBox()
+        SignalWatcher.watch(SIGTERM) { stop.fire() }
+        SignalWatcher.watch(SIGINT) { stop.fire() }
+        // SIGQUIT is the master's "stop now": no drain.
+        SignalWatcher.watch(SIGQUIT) { _exit(0) }
+        // Reloads are the master's business; a stray SIGHUP must not kill a worker.
+        SignalWatcher.watch(SIGHUP) {}
+        SignalWatcher.watch(SIGUSR1) {
+            do { try sink.reopen() } catch { logger.error("cannot reopen error log", metadata: ["error": "\(error)"]) }
+            server.value?.reopenLogs()
+        }
+        MasterWatch.start(fd: WorkerDescriptors.control) {
+            logger.warning("the master is gone; draining and exiting")
+            stop.fire()
+        }
+
+        let apps: [String: AppEndpoint]
+        do {
+            apps = try await AppLoading.start(config, paths: brief.appLibraries, logger: logger)
+            let started = try Server(config: config, apps: apps, logger: logger)
+            _ = try await started.start(inheriting: listenerFDs)
+            server.value = started
+        } catch {
+            throw fail("\(error)")
+        }
+        status.send(.ready)
+
+        let reporter = brief.reportsMetrics ? Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let server = server.value else { continue }
+                status.send(.metrics(WorkerMetrics(requests: await server.requestMetrics.snapshot(), openConnections: server.openConnections)))
+            }
+        } : nil
+
+        await stop.wait()
+        reporter?.cancel()
+        guard let running = server.value else { return }
+        await running.stopAccepting()
+        status.send(.draining)
+        await running.stop(drainTimeout: .seconds(brief.drainTimeoutSeconds))
+        await AppLoading.stop(apps)
+        if brief.reportsMetrics {
+            status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0)))
+        }
+    }
+}
+
+extension WorkerBrief {
+    /// Reads the one JSON line the master writes first on the control descriptor.
+    static func read(from fd: Int32) -> WorkerBrief? {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while !bytes.contains(UInt8(ascii: "\n")) {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return nil }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        let line = bytes.prefix { $0 != UInt8(ascii: "\n") }
+        return try? JSONDecoder().decode(WorkerBrief.self, from: Data(line))
+    }
+}
+
+/// The worker's end of the status pipe; a line per write, from any thread.
+final class StatusChannel: @unchecked Sendable {
+    private let fd: Int32
+    private let lock = NSLock()
+
+    init(fd: Int32) { self.fd = fd }
+
+    func send(_ report: WorkerReport) {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        Descriptor.writeAll(self.fd, Array(report.line.utf8))
+    }
+}
+
+/// Notices the master's end: its end of the control pipe closes with it, even after SIGKILL,
+/// and a worker must not serve on alone with sockets no one supervises.
+enum MasterWatch {
+    static func start(fd: Int32, onEnd: @escaping @Sendable () -> Void) {
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let count = Glibc.read(fd, &byte, 1)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+            }
+            onEnd()
+        }
+        thread.name = "berth.master-watch"
+        thread.start()
+    }
+}
+
+/// The running server, for signal handlers that may fire before it exists.
+final class ServerBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var server: Server?
+
+    var value: Server? {
+        get { self.lock.lock(); defer { self.lock.unlock() }; return self.server }
+        set { self.lock.lock(); self.server = newValue; self.lock.unlock() }
+    }
+}

@@ -1,0 +1,136 @@
+import BerthServer
+import Foundation
+
+/// What the master hands a worker it starts, as one JSON line on the control descriptor.
+///
+/// The worker gets the exact text the master validated, not the file's path alone: the file
+/// may have been edited since, and a replacement worker must serve its generation's
+/// configuration, not whatever the file says now.
+struct WorkerBrief: Codable {
+    var generation: Int
+    var slot: Int
+    /// The file name as given on the command line, for messages and relative paths.
+    var configFile: String
+    var configText: String
+    /// App name → the library the master built and probed.
+    var appLibraries: [String: String]
+    var drainTimeoutSeconds: Int
+    /// Send request counters to the master every second (the admin endpoint is on).
+    var reportsMetrics: Bool
+}
+
+/// The descriptors a worker inherits. The listeners follow systemd's socket-activation
+/// habit: consecutive numbers from a fixed start, named in the environment.
+enum WorkerDescriptors {
+    /// Master → worker: the brief, then nothing. End of file means the master is gone.
+    static let control: Int32 = 3
+    /// Worker → master: `WorkerReport` lines.
+    static let status: Int32 = 4
+    static let firstListener: Int32 = 5
+    /// Comma-separated descriptors, one per `listen:` entry of the brief's configuration, in
+    /// file order: "5,6" means listener 0 is descriptor 5 and listener 1 descriptor 6.
+    static let listenEnvironment = "BERTH_LISTEN_FDS"
+
+    static func listeners(in environment: [String: String]) -> [Int32]? {
+        guard let text = environment[listenEnvironment] else { return nil }
+        if text.isEmpty { return [] }
+        let fds = text.split(separator: ",").compactMap { Int32($0) }
+        return fds.count == text.split(separator: ",").count ? fds : nil
+    }
+}
+
+/// What a worker reports on its status descriptor, one line each.
+enum WorkerReport {
+    /// Listening and apps started: the worker can take the master's traffic.
+    case ready
+    /// Could not start; the text says why. The worker exits next.
+    case failed(String)
+    /// Told to stop, it no longer accepts connections (and finishes the ones it has).
+    case draining
+    /// Counters so far (cumulative) and the connections open now.
+    case metrics(WorkerMetrics)
+
+    init?(line: Substring) {
+        if line == "ready" {
+            self = .ready
+        } else if line == "draining" {
+            self = .draining
+        } else if line.hasPrefix("failed ") {
+            self = .failed(String(line.dropFirst(7)).replacingOccurrences(of: "\\n", with: "\n"))
+        } else if line.hasPrefix("metrics "),
+                  let metrics = try? JSONDecoder().decode(WorkerMetrics.self, from: Data(line.dropFirst(8).utf8)) {
+            self = .metrics(metrics)
+        } else {
+            return nil
+        }
+    }
+
+    var line: String {
+        switch self {
+        case .ready: return "ready\n"
+        case .draining: return "draining\n"
+        case .failed(let message): return "failed \(message.replacingOccurrences(of: "\n", with: "\\n"))\n"
+        case .metrics(let metrics):
+            let json = (try? JSONEncoder().encode(metrics)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            return "metrics \(json)\n"
+        }
+    }
+}
+
+struct WorkerMetrics: Codable {
+    var requests: RequestMetricsSnapshot
+    var openConnections: Int
+}
+
+/// Descriptor helpers shared by the master and its workers.
+enum Descriptor {
+    /// Writes all of `bytes`, retrying after signals and short writes. False on error.
+    @discardableResult
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += n
+        }
+        return true
+    }
+
+    static func setCloseOnExec(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFD)
+        if flags >= 0 { _ = fcntl(fd, F_SETFD, flags | FD_CLOEXEC) }
+    }
+
+    static func setNonBlocking(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// `pipe2(O_CLOEXEC)`: both ends close on exec from the start, so a child another thread
+    /// spawns meanwhile (an app build, a probe) cannot inherit them.
+    static func pipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        let result: Int32
+        if let pipe2 = GNUCalls.pipe2 {
+            result = pipe2(&ends, O_CLOEXEC)
+        } else {
+            result = Glibc.pipe(&ends)
+            if result == 0 { setCloseOnExec(ends[0]); setCloseOnExec(ends[1]) }
+        }
+        guard result == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
+        return (ends[0], ends[1])
+    }
+}
+
+/// glibc calls that Swift's Glibc module hides behind `_GNU_SOURCE`, looked up at run time.
+enum GNUCalls {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+
+    static let pipe2 = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
+    static let addCloseFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
+}

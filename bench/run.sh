@@ -71,10 +71,11 @@ if [ "${1:-}" = peers ]; then
   [ -x "$PEERS_SCRIPT" ] || [ -f "$PEERS_SCRIPT" ] || { echo "no peer script at $PEERS_SCRIPT" >&2; exit 1; }
   bash "$PEERS_SCRIPT" setup
   write_berth_config "${PEERS_DIR:-/tmp/peers}/www"
+  rm -f "$WORK/logs/berth-error.log"
   "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 &
   BERTH_PID=$!
   trap 'kill $BERTH_PID 2>/dev/null; wait 2>/dev/null' EXIT
-  for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth.out" && break; sleep 0.5; done
+  for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" && break; sleep 0.5; done
   bash "$PEERS_SCRIPT" all berth=http://127.0.0.1:$BERTH_PORT
   exit $?
 fi
@@ -116,10 +117,11 @@ wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev
 tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
 rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
 
+rm -f "$WORK/logs/berth-error.log"
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
 nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
 wait_port $NGINX_PORT
-for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth.out" && break; sleep 0.5; done  # first start builds the app
+for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" && break; sleep 0.5; done  # first start builds the app
 wait_port $BERTH_PORT
 for p in $(tree $BERTH_PID) $(tree $NGINX_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
 

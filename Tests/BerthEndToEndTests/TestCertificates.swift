@@ -110,7 +110,7 @@ enum Tool {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
-        let out = ByteCollector(), err = ByteCollector()
+        let out = OutputCollector(), err = OutputCollector()
         try process.run()
         // Blocking reads on their own threads: they end when the child (the only holder of
         // the pipes' write ends) exits.
@@ -136,39 +136,7 @@ enum Tool {
         process.waitUntilExit()
         out.waitForEnd(timeout: 10)
         err.waitForEnd(timeout: 10)
-        return Output(status: process.terminationStatus, stdout: out.data, stderr: String(decoding: err.data, as: UTF8.self))
+        return Output(status: process.terminationStatus, stdout: out.bytes, stderr: String(decoding: err.bytes, as: UTF8.self))
     }
 }
 
-/// Collects a child's output as raw bytes (HTTP/2 frames are not text).
-final class ByteCollector: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var bytes = Data()
-    private var finished = false
-
-    func append(_ chunk: Data) {
-        self.condition.lock()
-        self.bytes.append(chunk)
-        self.condition.unlock()
-    }
-
-    func finish() {
-        self.condition.lock()
-        self.finished = true
-        self.condition.broadcast()
-        self.condition.unlock()
-    }
-
-    var data: Data {
-        self.condition.lock()
-        defer { self.condition.unlock() }
-        return self.bytes
-    }
-
-    func waitForEnd(timeout: TimeInterval) {
-        let deadline = Date().addingTimeInterval(timeout)
-        self.condition.lock()
-        while !self.finished && self.condition.wait(until: deadline) {}
-        self.condition.unlock()
-    }
-}

@@ -68,19 +68,26 @@ final class LoopCounters: @unchecked Sendable {
     private var index: [Key: Int] = [:]
     private var keys: [Key] = []
     private var values: [Int] = []
+    /// The series of the previous request: a site under load sees the same host and route
+    /// again and again, and comparing strings that share storage costs less than hashing.
+    private var last: (key: Key, slot: Int)?
 
     func record(host: String, route: String, status: Int, bytes: Int64, since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let nanoseconds = elapsed.components.seconds &* 1_000_000_000 &+ elapsed.components.attoseconds / 1_000_000_000
         let key = Key(host: host, route: route, statusClass: status / 100)
         let slot: Int
-        if let known = self.index[key] {
+        if let last = self.last, last.key == key {
+            slot = last.slot
+        } else if let known = self.index[key] {
             slot = known
+            self.last = (key, known)
         } else {
             slot = self.keys.count
             self.index[key] = slot
             self.keys.append(key)
             self.values.append(contentsOf: repeatElement(0, count: Self.stride))
+            self.last = (key, slot)
         }
         var bucket = 0
         while bucket < Self.bounds.count && nanoseconds > Self.bounds[bucket] { bucket += 1 }

@@ -119,8 +119,8 @@ public final class Server: Sendable {
                 // Not registered yet: failing makes the bootstrap close it.
                 channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }
+            // ClientBootstrap sets TCP_NODELAY by default.
             let bootstrap = ClientBootstrap(group: self.group)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelOption(.maxMessagesPerRead, value: 8)
                 .channelInitializer(initializer)
             do {
@@ -142,7 +142,9 @@ public final class Server: Sendable {
         ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A TCP-level option: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1,
+            // SO_DEBUG, which only root may set.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 8)
             .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
     }

@@ -4,7 +4,7 @@ import BerthServer
 import Foundation
 import Logging
 
-@main
+/// The command line (the entry point is `BerthMain`).
 struct Berth: AsyncParsableCommand {
     static let version = "0.1.0"
 

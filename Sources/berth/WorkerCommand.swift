@@ -17,46 +17,16 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let status = StatusChannel(fd: WorkerDescriptors.status)
+        guard let start = WorkerStart.prepared else {
+            FileHandle.standardError.write(Data("berth: 'worker' is started by 'berth run', not by hand\n".utf8))
+            throw ExitCode(2)
+        }
+        let (brief, config, listenerFDs, sink, status) = (start.brief, start.config, start.listeners, start.sink, start.status)
         func fail(_ message: String) -> ExitCode {
             status.send(.failed(message))
             return ExitCode(1)
         }
-        guard let listenerFDs = WorkerDescriptors.listeners(in: ProcessInfo.processInfo.environment) else {
-            FileHandle.standardError.write(Data("berth: 'worker' is started by 'berth run', not by hand\n".utf8))
-            throw ExitCode(2)
-        }
-        // Inherited without close-on-exec so they survived the exec; nothing this process
-        // starts may inherit them again.
-        for fd in [WorkerDescriptors.control, WorkerDescriptors.status] + listenerFDs { Descriptor.setCloseOnExec(fd) }
-        signal(SIGPIPE, SIG_IGN)
-
-        guard let brief = WorkerBrief.read(from: WorkerDescriptors.control) else {
-            throw fail("no brief from the master")
-        }
-        let config: ServerConfig
-        do {
-            config = try ConfigLoader.parse(yaml: brief.configText, file: brief.configFile)
-        } catch {
-            throw fail("\(error)")
-        }
-        guard listenerFDs.count == config.listeners.count else {
-            throw fail("\(listenerFDs.count) listening sockets for \(config.listeners.count) listeners")
-        }
-        ResourceLimits.raiseOpenFileLimit()
-        let sink: ErrorLogSink
-        do {
-            // Opened before switching accounts: the master prepared the file for the new one,
-            // but standard streams and root-only folders work this way too.
-            sink = try ErrorLogSink(destination: config.logs.error)
-        } catch {
-            throw fail("\(error)")
-        }
-        LoggingSystem.bootstrap { label in ErrorLogHandler(sink: sink, logLevel: .info, label: label) }
         let logger = Logger(label: "berth")
-        if let runAs = config.runAs {
-            do { try Privileges.drop(to: runAs) } catch { throw fail("\(runAs.location): \(error)") }
-        }
 
         let stop = StopSignal()
         let server = ServerBox()
@@ -104,6 +74,60 @@ struct WorkerCommand: AsyncParsableCommand {
         if brief.reportsMetrics {
             status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0)))
         }
+    }
+}
+
+/// What a worker sets up before the async runtime starts (see `BerthMain`): its inherited
+/// descriptors, its brief and configuration, its error log, and its account.
+enum WorkerStart {
+    struct Prepared {
+        var brief: WorkerBrief
+        var config: ServerConfig
+        var listeners: [Int32]
+        var sink: ErrorLogSink
+        var status: StatusChannel
+    }
+
+    /// Set once, by `prepare`, before any other thread exists.
+    nonisolated(unsafe) static var prepared: Prepared?
+
+    /// Exits the process when the worker cannot start (after telling the master why), so
+    /// nothing of a half-prepared worker ever serves.
+    static func prepare() {
+        // Started by hand: the command itself says so.
+        guard let listeners = WorkerDescriptors.listeners(in: ProcessInfo.processInfo.environment) else { return }
+        let status = StatusChannel(fd: WorkerDescriptors.status)
+        func fail(_ message: String) -> Never {
+            status.send(.failed(message))
+            exit(1)
+        }
+        // Inherited without close-on-exec so they survived the exec; nothing this process
+        // starts may inherit them again.
+        for fd in [WorkerDescriptors.control, WorkerDescriptors.status] + listeners { Descriptor.setCloseOnExec(fd) }
+        signal(SIGPIPE, SIG_IGN)
+        guard let brief = WorkerBrief.read(from: WorkerDescriptors.control) else { fail("no brief from the master") }
+        let config: ServerConfig
+        do {
+            config = try ConfigLoader.parse(yaml: brief.configText, file: brief.configFile)
+        } catch {
+            fail("\(error)")
+        }
+        guard listeners.count == config.listeners.count else {
+            fail("\(listeners.count) listening sockets for \(config.listeners.count) listeners")
+        }
+        ResourceLimits.raiseOpenFileLimit()
+        let sink: ErrorLogSink
+        do {
+            // Opened before switching accounts, like the standard streams it may be.
+            sink = try ErrorLogSink(destination: config.logs.error)
+        } catch {
+            fail("\(error)")
+        }
+        LoggingSystem.bootstrap { label in ErrorLogHandler(sink: sink, logLevel: .info, label: label) }
+        if let runAs = config.runAs {
+            do { try Privileges.drop(to: runAs) } catch { fail("\(runAs.location): \(error)") }
+        }
+        self.prepared = Prepared(brief: brief, config: config, listeners: listeners, sink: sink, status: status)
     }
 }
 

@@ -67,6 +67,13 @@ enum WorkerLauncher {
         let listenerNumbers = listeners.indices.map { String(WorkerDescriptors.firstListener + Int32($0)) }
         var environment = ProcessInfo.processInfo.environment
         environment[WorkerDescriptors.listenEnvironment] = listenerNumbers.joined(separator: ",")
+        // A crashing worker keeps its connections (and its slot) until the Swift runtime has
+        // printed its backtrace; symbolicating one takes seconds. Unsymbolicated, it takes a
+        // tenth of that and still names every image and address (addr2line resolves them).
+        // Set SWIFT_BACKTRACE to choose otherwise.
+        if environment["SWIFT_BACKTRACE"] == nil {
+            environment["SWIFT_BACKTRACE"] = "enable=yes,interactive=no,symbolicate=off,threads=crashed,registers=none,images=mentioned"
+        }
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         let arguments = [CommandLine.arguments.first ?? "berth", "worker"]

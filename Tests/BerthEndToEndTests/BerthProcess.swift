@@ -152,10 +152,21 @@ final class OutputCollector: @unchecked Sendable {
         self.condition.unlock()
     }
 
-    var text: String {
+    var text: String { String(decoding: self.bytes, as: UTF8.self) }
+
+    /// The raw bytes so far (HTTP/2 frames are not text).
+    var bytes: Data {
         self.condition.lock()
         defer { self.condition.unlock() }
-        return String(decoding: self.data, as: UTF8.self)
+        return self.data
+    }
+
+    /// Waits until the child closed its end (or the timeout passed).
+    func waitForEnd(timeout: TimeInterval) {
+        let deadline = Date().addingTimeInterval(timeout)
+        self.condition.lock()
+        defer { self.condition.unlock() }
+        while !self.finished && self.condition.wait(until: deadline) {}
     }
 
     func wait(timeout: TimeInterval, until condition: (String) -> Bool) -> Bool {

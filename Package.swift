@@ -35,7 +35,7 @@ let package = Package(
         // identity of the API copy. Knows no HTTP parsing.
         .target(
             name: "BerthPlugins",
-            dependencies: [.product(name: "BerthApp", package: "BerthApp")]
+            dependencies: ["CBerthSystem", .product(name: "BerthApp", package: "BerthApp")]
         ),
         // Sockets, TLS with SNI, HTTP/1.1 and HTTP/2 (ALPN), host and path routing, limits, timeouts, access log.
         .target(
@@ -61,6 +61,7 @@ let package = Package(
                 "BerthConfig",
                 "BerthServer",
                 "BerthPlugins",
+                "CBerthSystem",
                 .product(name: "BerthApp", package: "BerthApp"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

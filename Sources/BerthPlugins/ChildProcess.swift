@@ -1,3 +1,4 @@
+import CBerthSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -44,7 +45,7 @@ enum ChildProcess {
     ) throws(SpawnError) -> Termination {
         precondition(!arguments.isEmpty, "a child process needs a program")
         var pipeEnds: [Int32] = [-1, -1]
-        guard GNUCalls.pipeWithCloseOnExec(&pipeEnds) == 0 else {
+        guard cberth_pipe_cloexec(&pipeEnds) == 0 else {
             throw SpawnError(message: "pipe: \(LibraryFileCheck.errorText())")
         }
         let (readEnd, writeEnd) = (pipeEnds[0], pipeEnds[1])
@@ -55,18 +56,14 @@ enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
         posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
-        GNUCalls.closeFrom(&actions, 3)
+        // Descriptors the server opened without close-on-exec (a listener, a log) stay out of
+        // a probe or build.
+        _ = cberth_spawn_close_from(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        cberth_spawnattr_reset_signals(&attributes, 0)
 
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -133,29 +130,3 @@ enum ChildProcess {
     }
 }
 
-/// glibc calls that Swift's Glibc module hides behind `_GNU_SOURCE`, looked up at run time.
-private enum GNUCalls {
-    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    private static let pipe2 = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
-    private static let addCloseFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
-        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
-
-    /// `pipe2(O_CLOEXEC)`: both ends close on exec from the start, so a child spawned by
-    /// another thread meanwhile cannot inherit them. Falls back to `pipe` and `fcntl`.
-    static func pipeWithCloseOnExec(_ ends: UnsafeMutablePointer<Int32>) -> Int32 {
-        if let pipe2 { return pipe2(ends, O_CLOEXEC) }
-        guard pipe(ends) == 0 else { return -1 }
-        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        return 0
-    }
-
-    /// Closes every descriptor from `lowest` up in the child (glibc 2.34+), so a descriptor the
-    /// server opened without close-on-exec (a listener, a log) does not leak into a probe or
-    /// build. Older glibc: the child keeps only what was opened without close-on-exec.
-    static func closeFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ lowest: Int32) {
-        _ = addCloseFrom?(actions, lowest)
-    }
-}

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <signal.h>
+#include <spawn.h>
 #include <unistd.h>
 
 #ifndef SYS_openat2
@@ -32,4 +34,32 @@ int cberth_open_beneath(int dirfd, const char *path, int flags, int no_symlinks)
         how.resolve |= CBERTH_RESOLVE_NO_SYMLINKS;
     }
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+}
+
+int cberth_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int cberth_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
+#else
+    (void)actions;
+    (void)lowest;
+    return ENOSYS;
+#endif
+}
+
+int cberth_spawnattr_reset_signals(posix_spawnattr_t *attributes, int own_process_group) {
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(attributes, &none);
+    posix_spawnattr_setsigdefault(attributes, &all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (own_process_group) {
+        posix_spawnattr_setpgroup(attributes, 0);
+        flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    return posix_spawnattr_setflags(attributes, flags);
 }

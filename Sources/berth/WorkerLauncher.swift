@@ -1,3 +1,4 @@
+import CBerthSystem
 import Foundation
 
 /// Starts a worker: this same binary, `berth worker`, with the listening sockets, a control
@@ -46,23 +47,16 @@ enum WorkerLauncher {
         }
         // Everything else stays behind, staging copies included (glibc 2.34+; before that,
         // the master's descriptors are close-on-exec anyway).
-        _ = GNUCalls.addCloseFrom?(&actions, WorkerDescriptors.control + Int32(sources.count))
+        _ = cberth_spawn_close_from(&actions, WorkerDescriptors.control + Int32(sources.count))
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         // The master ignores or handles signals through Dispatch; a worker starts with the
-        // defaults and an empty mask, and sets up its own.
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        // Its own process group: Ctrl-C on a terminal reaches the master only, which stops
-        // the workers in order instead of having them race it.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        // defaults and an empty mask, and sets up its own. Its own process group: Ctrl-C on a
+        // terminal reaches the master only, which stops the workers in order instead of having
+        // them race it.
+        cberth_spawnattr_reset_signals(&attributes, 1)
 
         let listenerNumbers = listeners.indices.map { String(WorkerDescriptors.firstListener + Int32($0)) }
         var environment = ProcessInfo.processInfo.environment

@@ -1,3 +1,4 @@
+import CBerthSystem
 import BerthServer
 import Foundation
 
@@ -113,24 +114,9 @@ enum Descriptor {
     /// spawns meanwhile (an app build, a probe) cannot inherit them.
     static func pipe() throws -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
-        let result: Int32
-        if let pipe2 = GNUCalls.pipe2 {
-            result = pipe2(&ends, O_CLOEXEC)
-        } else {
-            result = Glibc.pipe(&ends)
-            if result == 0 { setCloseOnExec(ends[0]); setCloseOnExec(ends[1]) }
-        }
+        let result = cberth_pipe_cloexec(&ends)
         guard result == 0 else { throw CLIError("pipe: \(String(cString: strerror(errno)))") }
         return (ends[0], ends[1])
     }
 }
 
-/// glibc calls that Swift's Glibc module hides behind `_GNU_SOURCE`, looked up at run time.
-enum GNUCalls {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    static let pipe2 = dlsym(nil, "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
-    static let addCloseFrom = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
-        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
-}

@@ -16,7 +16,8 @@ enum FixtureSources {
             ],
             dependencies: [.package(path: "\(berthApp)")],
             targets: [
-                .target(name: "BerthPlugins", dependencies: [.product(name: "BerthApp", package: "BerthApp")]),
+                .target(name: "CBerthSystem"),
+                .target(name: "BerthPlugins", dependencies: ["CBerthSystem", .product(name: "BerthApp", package: "BerthApp")]),
                 .executableTarget(name: "berth-test-probe", dependencies: ["BerthPlugins"]),
                 .target(name: "HelloApp", dependencies: [.product(name: "BerthApp", package: "BerthApp")]),
                 .target(name: "StaleStampApp", dependencies: [.product(name: "BerthApp", package: "BerthApp")]),

@@ -94,7 +94,10 @@ actor Fixtures {
                 "Sources/berth-test-probe/main.swift": FixtureSources.probeMain,
                 "Sources/HelloApp/HelloApp.swift": FixtureSources.twinHelloApp,
                 "Sources/StaleStampApp/StaleStampApp.swift": FixtureSources.staleStampApp,
-            ], to: directory, links: ["Sources/BerthPlugins": Self.repository + "/Sources/BerthPlugins"])
+            ], to: directory, links: [
+                "Sources/BerthPlugins": Self.repository + "/Sources/BerthPlugins",
+                "Sources/CBerthSystem": Self.repository + "/Sources/CBerthSystem",
+            ])
             try Self.swift(["build", "--package-path", directory])
             return directory
         }

@@ -1,0 +1,49 @@
+import BerthStatic
+import NIOHTTP1
+
+extension StaticRequestHeaders {
+    /// One pass over the fields (this runs for every static request). Repeated fields are
+    /// joined with ", " (RFC 9110 §5.3): a client may split a list of entity tags over
+    /// several If-None-Match lines.
+    init(_ headers: HTTPHeaders) {
+        self.init()
+        for (name, value) in headers {
+            let utf8 = name.utf8
+            guard utf8.count >= 5, let first = utf8.first else { continue }
+            switch first | 0x20 {
+            case UInt8(ascii: "i"):
+                if name.caseInsensitiveEquals("if-match") {
+                    Self.append(value, to: &self.ifMatch)
+                } else if name.caseInsensitiveEquals("if-none-match") {
+                    Self.append(value, to: &self.ifNoneMatch)
+                } else if name.caseInsensitiveEquals("if-modified-since") {
+                    self.ifModifiedSince = self.ifModifiedSince ?? value
+                } else if name.caseInsensitiveEquals("if-unmodified-since") {
+                    self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
+                } else if name.caseInsensitiveEquals("if-range") {
+                    self.ifRange = self.ifRange ?? value
+                }
+            case UInt8(ascii: "r"):
+                if name.caseInsensitiveEquals("range") { self.range = self.range ?? value }
+            case UInt8(ascii: "a"):
+                if name.caseInsensitiveEquals("accept-encoding") { Self.append(value, to: &self.acceptEncoding) }
+            default:
+                continue
+            }
+        }
+    }
+
+    private static func append(_ value: String, to field: inout String?) {
+        if let existing = field { field = existing + ", " + value } else { field = value }
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive comparison with a lowercase literal, without allocating.
+    func caseInsensitiveEquals(_ lowercase: String) -> Bool {
+        guard self.utf8.count == lowercase.utf8.count else { return false }
+        return zip(self.utf8, lowercase.utf8).allSatisfy { a, b in
+            a == b || (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") && a | 0x20 == b)
+        }
+    }
+}

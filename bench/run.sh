@@ -5,6 +5,10 @@
 # 13 bytes (Berth's example hello app against nginx's `return 200`), and resident memory with
 # 1,000 idle keep-alive connections open.
 #
+# `bench/run.sh tls` compares HTTPS instead: nginx (`listen ssl http2`), h2o (ssl) and Berth (a
+# `tls: true` listener) on the example certificate in conf/tls, 1 KiB file, HTTPS keep-alive with
+# wrk and HTTP/2 with `h2load -c64 -m10`.
+#
 # `bench/run.sh peers` instead starts Berth alone on the peer docroot and hands it to the
 # side-by-side peer script (nginx, h2o, lighttpd, caddy, Hummingbird) when that script is
 # present (PEERS_SCRIPT, default ../shared/tools/bench-peers.sh). Both servers get the same number of threads/workers,
@@ -66,6 +70,76 @@ YAML
 }
 write_berth_config "$WORK/www"
 
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+if [ "${1:-}" = tls ]; then
+  command -v h2o >/dev/null && command -v h2load >/dev/null || {
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q h2o nghttp2-client >/dev/null; }
+  T=$WORK/tls; mkdir -p "$T/logs" "$T/tmp"; chmod 777 "$T" "$T/logs"   # h2o drops to nobody
+  install -m 644 "$ROOT/conf/tls/example-localhost.pem" "$T/cert.pem"
+  install -m 644 "$ROOT/conf/tls/example-localhost.key" "$T/key.pem"
+  cat >"$T/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes $THREADS;
+pid $T/nginx.pid;
+error_log $T/logs/nginx-error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off; sendfile on; tcp_nodelay on; keepalive_requests 1000000;
+    client_body_temp_path $T/tmp/b; proxy_temp_path $T/tmp/p; fastcgi_temp_path $T/tmp/f;
+    uwsgi_temp_path $T/tmp/u; scgi_temp_path $T/tmp/s;
+    server {
+        listen 127.0.0.1:18443 ssl http2;
+        ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
+        root $WORK/www;
+    }
+}
+CONF
+  cat >"$T/h2o.conf" <<CONF
+listen: { host: 127.0.0.1, port: 18444, ssl: { certificate-file: $T/cert.pem, key-file: $T/key.pem } }
+num-threads: $THREADS
+pid-file: $T/h2o.pid
+error-log: $T/logs/h2o-error.log
+hosts: { "default": { paths: { "/": { file.dir: $WORK/www } } } }
+CONF
+  cat >"$T/berth.yaml" <<YAML
+listen: [{ address: 127.0.0.1, port: 18445, tls: true }]
+threads: $THREADS
+logs: { access: "off", error: "$T/logs/berth-error.log" }
+pid_file: "off"
+hosts:
+  localhost: { default: true, tls: { certificate: cert.pem, key: key.pem }, static: $WORK/www }
+YAML
+  nginx -p "$T/" -c "$T/nginx.conf" >"$T/logs/nginx.out" 2>&1 & pids+=($!); TN=$!
+  h2o -c "$T/h2o.conf" >"$T/logs/h2o.out" 2>&1 & pids+=($!); TH=$!
+  "$BERTH" run --config "$T/berth.yaml" >"$T/logs/berth.out" 2>&1 & pids+=($!); TB=$!
+  wait_port 18443; wait_port 18444; wait_port 18445
+  for p in $(tree $TN) $(tree $TH) $(tree $TB); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
+  declare -A W H
+  for r in $(seq 1 "$ROUNDS"); do
+    for server in nginx:18443 h2o:18444 berth:18445; do
+      name=${server%%:*}; port=${server##*:}
+      w=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "https://127.0.0.1:$port/1k.html" 2>&1 | awk '/Requests\/sec/{print $2}')
+      h=$(taskset -c "$CLIENT_CPUS" h2load -c"$CONNS" -m10 -D "$DURATION" "https://127.0.0.1:$port/1k.html" 2>&1 | awk '/^finished in/{print $4}')
+      log "round $r $name: https $w req/s, h2 $h req/s"
+      W[$name]+="$w "; H[$name]+="$h "
+    done
+  done
+  echo
+  echo "## HTTPS, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, clients on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
+  printf '%-8s %14s %14s\n' server "https r/s" "h2 -m10 r/s"
+  for name in nginx h2o berth; do
+    printf '%-8s %14.0f %14.0f\n' "$name" "$(echo "${W[$name]}" | tr ' ' '\n' | grep . | median)" "$(echo "${H[$name]}" | tr ' ' '\n' | grep . | median)"
+  done
+  exit 0
+fi
+
 if [ "${1:-}" = peers ]; then
   PEERS_SCRIPT=${PEERS_SCRIPT:-$ROOT/../shared/tools/bench-peers.sh}
   [ -x "$PEERS_SCRIPT" ] || [ -f "$PEERS_SCRIPT" ] || { echo "no peer script at $PEERS_SCRIPT" >&2; exit 1; }
@@ -109,12 +183,7 @@ http {
 }
 CONF
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
 rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
 
 rm -f "$WORK/logs/berth-error.log"
@@ -133,7 +202,6 @@ run_wrk() {
     /Non-2xx|Socket errors/ { e=1 }
     END { printf "%.0f %.1f %s\n", r, t, (e ? "errors" : "ok") }'
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 declare -A RPS MIB
 for path in /1k.html /1m.bin /hello; do

@@ -156,14 +156,6 @@ public final class Server: Sendable {
     ) -> @Sendable (Channel) -> EventLoopFuture<Void> {
         let generation = self.generation
         let registry = self.registry
-        let limits = generation.limits
-        let decoderLimits = {
-            var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-            decoderLimits.maxHeaderFieldSize = limits.headerBytes
-            decoderLimits.maxHeaderListSize = limits.headerBytes
-            decoderLimits.maxHeaderFieldCount = limits.headerCount
-            return decoderLimits
-        }()
         if listener.tls {
             // `init` built contexts for the profile of every tls listener.
             let contexts = self.tlsContexts[TLSContexts.Profile(listener)]!
@@ -172,7 +164,7 @@ public final class Server: Sendable {
                     return refuse(channel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try TLSPipeline.configure(channel: channel, contexts: contexts, generation: generation, decoderLimits: decoderLimits)
+                    try TLSPipeline.configure(channel: channel, contexts: contexts, generation: generation)
                 }
             }
         }
@@ -181,7 +173,7 @@ public final class Server: Sendable {
                 return refuse(channel)
             }
             return channel.eventLoop.makeCompletedFuture {
-                try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, decoderLimits: decoderLimits, isSecure: false)
+                try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, isSecure: false)
             }
         }
     }
@@ -231,21 +223,10 @@ public final class Server: Sendable {
 
 /// The HTTP/1.1 handlers of a connection: the same on a plain socket and behind TLS + ALPN.
 enum HTTP1Pipeline {
-    static func configure(
-        _ sync: ChannelPipeline.SynchronousOperations, generation: SiteGeneration,
-        decoderLimits: NIOHTTPDecoderLimitConfiguration, isSecure: Bool
-    ) throws {
+    static func configure(_ sync: ChannelPipeline.SynchronousOperations, generation: SiteGeneration, isSecure: Bool) throws {
         let connectionGuard = ConnectionGuardHandler(limits: generation.limits)
         try sync.addHandler(connectionGuard)
-        try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withErrorHandling: false,
-            // Header values are ours or checked where an app hands them over (AppHeaderCheck);
-            // validating every field again on the way out costs each response.
-            withOutboundHeaderValidation: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: decoderLimits
-        )
+        try sync.addHandler(HTTP1Codec(limits: generation.limits))
         try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure))
     }
 }

@@ -14,8 +14,7 @@ enum TLSPipeline {
     static func configure(
         channel: Channel,
         contexts: TLSContexts,
-        generation: SiteGeneration,
-        decoderLimits: NIOHTTPDecoderLimitConfiguration
+        generation: SiteGeneration
     ) throws {
         let sync = channel.pipeline.syncOperations
         let reader = FileRegionReader()
@@ -42,8 +41,7 @@ enum TLSPipeline {
                 if http2, result == .negotiated(TLSContexts.http2Protocol) {
                     try HTTP2Pipeline.configure(channel: channel, generation: generation)
                 } else {
-                    try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation,
-                                                decoderLimits: decoderLimits, isSecure: true)
+                    try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, isSecure: true)
                 }
             }
         })

@@ -1,0 +1,255 @@
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.1 on one connection, in one handler: requests are parsed (`HTTP1RequestParser`)
+/// and handed on one at a time, and responses are serialized.
+///
+/// - Pipelining: the parts of a request go up as they arrive; the next request waits, in the
+///   read buffer, until the response to the one before has ended, so responses leave in order.
+///   While one waits, reading from the socket pauses, so a client cannot queue unbounded work.
+/// - Writes are coalesced: a head and a small body leave as one buffer, so a small response is
+///   one `write(2)`. Bodies of responses whose head says `Transfer-Encoding: chunked` are
+///   chunk-coded here; every other framing header is the request handler's to set.
+/// - After a response that announces `Connection: close`, nothing more is parsed.
+final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = IOData
+
+    /// Bodies up to this size are copied behind their head rather than written on their own.
+    static let coalescingLimit = 16 * 1024
+
+    private var parser: HTTP1RequestParser
+    /// Received bytes not parsed yet (nil when none: an idle connection holds no buffer).
+    private var unparsed: ByteBuffer?
+    /// A request went up and its response has not ended.
+    private var responding = false
+    /// The last response closes the connection, or the input was malformed.
+    private var acceptsRequests = true
+    /// The input was malformed: everything after it is dropped.
+    private var failed = false
+    /// Re-entrancy guard: a response ending inside `deliver` resumes the loop already running.
+    private var delivering = false
+    /// A `read` held back while a pipelined request waits.
+    private var readPending = false
+
+    /// The response being written: serialized bytes not yet handed to the socket.
+    private var pending: ByteBuffer?
+    private var chunked = false
+    private var requestIsHead = false
+
+    init(limits: ConnectionLimits) {
+        self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxURIBytes: limits.uriBytes)
+    }
+
+    // MARK: - Requests
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.failed else { return }
+        let incoming = self.unwrapInboundIn(data)
+        if self.unparsed == nil {
+            self.unparsed = incoming
+        } else {
+            self.unparsed!.writeImmutableBuffer(incoming)
+        }
+        self.deliver(context: context)
+    }
+
+    /// Hands up every part the buffered bytes hold, stopping at a request boundary while a
+    /// response is still being written.
+    private func deliver(context: ChannelHandlerContext) {
+        guard !self.delivering, var buffer = self.unparsed else { return }
+        self.unparsed = nil
+        self.delivering = true
+        defer {
+            self.delivering = false
+            // Bytes after a closing response are dropped, unless they finish the current request.
+            if buffer.readableBytes > 0 && !self.failed && (self.acceptsRequests || !self.parser.isBetweenRequests) {
+                self.unparsed = buffer
+            }
+        }
+        while true {
+            if self.parser.isBetweenRequests && (self.responding || !self.acceptsRequests) { return }
+            let part: HTTP1RequestParser.Part?
+            do {
+                part = try self.parser.next(from: &buffer)
+            } catch {
+                // Nothing after malformed input can be trusted; the request handler answers
+                // the error and closes.
+                self.failed = true
+                self.acceptsRequests = false
+                context.fireErrorCaught(error)
+                return
+            }
+            switch part {
+            case nil:
+                return
+            case .head(let head):
+                self.responding = true
+                self.requestIsHead = head.method == .HEAD
+                context.fireChannelRead(self.wrapInboundOut(.head(head)))
+            case .body(let chunk):
+                context.fireChannelRead(self.wrapInboundOut(.body(chunk)))
+            case .end:
+                context.fireChannelRead(self.wrapInboundOut(.end(nil)))
+            }
+        }
+    }
+
+    /// A whole request is in and waits for its response: reading more would only queue.
+    private var waitsForResponse: Bool { self.responding && self.parser.isBetweenRequests }
+
+    func read(context: ChannelHandlerContext) {
+        if self.waitsForResponse {
+            self.readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// The response ended: the next pipelined request may go up, and reading resumes.
+    private func responseEnded(context: ChannelHandlerContext) {
+        self.responding = false
+        if self.delivering { return }
+        if self.unparsed != nil {
+            // Not from inside this write: the request handler is still finishing the response
+            // that ended (logging, timers) and must not see the next request first.
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (codec, context) = loopBound.value
+                codec.deliver(context: context)
+                codec.resumeReading(context: context)
+            }
+        } else {
+            self.resumeReading(context: context)
+        }
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        if self.readPending && !self.waitsForResponse {
+            self.readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: - Responses
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch self.unwrapOutboundIn(data) {
+        case .head(let head):
+            var out = context.channel.allocator.buffer(capacity: 192 + head.headers.count * 40)
+            let closes = Self.serialize(head, into: &out)
+            if head.status.code >= 200 {
+                // Informational heads (100 Continue) precede the real one.
+                let code = head.status.code
+                self.chunked = Self.isChunked(head.headers) && !self.requestIsHead && code != 204 && code != 304
+                if closes { self.acceptsRequests = false }
+            }
+            self.append(&out)
+            if promise != nil { self.writePending(context: context, promise: promise) }
+
+        case .body(.byteBuffer(var body)):
+            if self.chunked {
+                guard body.readableBytes > 0 else {
+                    // An empty chunk would read as the last one.
+                    if promise != nil { self.writePending(context: context, promise: promise) }
+                    return
+                }
+                var frame = context.channel.allocator.buffer(capacity: body.readableBytes + 16)
+                frame.writeString(String(body.readableBytes, radix: 16))
+                frame.writeStaticString("\r\n")
+                frame.writeBuffer(&body)
+                frame.writeStaticString("\r\n")
+                self.append(&frame)
+            } else if self.pending != nil && body.readableBytes <= Self.coalescingLimit {
+                self.pending!.writeBuffer(&body)
+            } else {
+                self.writePending(context: context, promise: nil)
+                context.write(self.wrapOutboundOut(.byteBuffer(body)), promise: promise)
+                return
+            }
+            if promise != nil { self.writePending(context: context, promise: promise) }
+
+        case .body(.fileRegion(let region)):
+            if self.chunked {
+                var size = context.channel.allocator.buffer(capacity: 16)
+                size.writeString(String(region.readableBytes, radix: 16))
+                size.writeStaticString("\r\n")
+                self.append(&size)
+            }
+            self.writePending(context: context, promise: nil)
+            context.write(self.wrapOutboundOut(.fileRegion(region)), promise: promise)
+            if self.chunked {
+                var end = context.channel.allocator.buffer(capacity: 2)
+                end.writeStaticString("\r\n")
+                self.append(&end)
+            }
+
+        case .end:
+            if self.chunked {
+                var last = context.channel.allocator.buffer(capacity: 5)
+                last.writeStaticString("0\r\n\r\n")
+                self.append(&last)
+                self.chunked = false
+            }
+            self.writePending(context: context, promise: promise)
+            self.responseEnded(context: context)
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        self.writePending(context: context, promise: nil)
+        context.flush()
+    }
+
+    private func append(_ bytes: inout ByteBuffer) {
+        if self.pending == nil {
+            self.pending = bytes
+        } else {
+            self.pending!.writeBuffer(&bytes)
+        }
+    }
+
+    private func writePending(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if let bytes = self.pending {
+            self.pending = nil
+            context.write(self.wrapOutboundOut(.byteBuffer(bytes)), promise: promise)
+        } else if let promise {
+            // Writes complete in order: an empty one completes once everything before it has.
+            context.write(self.wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
+        }
+    }
+
+    /// Status line and fields. Returns whether the response ends the connection: it says
+    /// `Connection: close`, or it is HTTP/1.0 without `keep-alive`.
+    static func serialize(_ head: HTTPResponseHead, into out: inout ByteBuffer) -> Bool {
+        out.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString(String(head.status.code))
+        out.writeStaticString(" ")
+        out.writeString(head.status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        var close = false
+        var keepAlive = false
+        for (name, value) in head.headers {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+            if name.utf8.count == 10 && name.caseInsensitiveEquals("connection") {
+                let lower = value.lowercased()
+                if lower.contains("close") { close = true }
+                if lower.contains("keep-alive") { keepAlive = true }
+            }
+        }
+        out.writeStaticString("\r\n")
+        return close || (head.version.minor == 0 && !keepAlive)
+    }
+
+    private static func isChunked(_ headers: HTTPHeaders) -> Bool {
+        for (name, value) in headers where name.utf8.count == 17 && name.caseInsensitiveEquals("transfer-encoding") {
+            return value.lowercased().contains("chunked")
+        }
+        return false
+    }
+}

@@ -1,3 +1,5 @@
+import BerthStatic
+import Glibc
 import NIOCore
 import NIOHTTP1
 
@@ -39,8 +41,14 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     private var chunked = false
     private var requestIsHead = false
 
-    init(limits: ConnectionLimits) {
+    /// "Server: …" and "Date: …" lines, rebuilt when the second changes.
+    private let serverName: String
+    private var commonFields = ByteBuffer()
+    private var commonFieldsSecond = -1
+
+    init(limits: ConnectionLimits, serverName: String) {
         self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxURIBytes: limits.uriBytes)
+        self.serverName = serverName
     }
 
     // MARK: - Requests
@@ -198,6 +206,50 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// A response head whose fields are already serialized (a hot static file's), written
+    /// without building an `HTTPResponseHead`: status line, Server and Date, `fields`, then
+    /// HSTS and Connection when given. The body and end follow as ordinary writes. Called by
+    /// the request handler of this connection, on its event loop.
+    func writeHead(
+        status: Int, version: HTTPVersion, fields: ByteBuffer, strictTransportSecurity: String?, connection: String?,
+        allocator: ByteBufferAllocator
+    ) {
+        var out = allocator.buffer(capacity: 128 + fields.readableBytes)
+        if status == 200 && version.minor == 1 {
+            out.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            Self.writeStatusLine(status: HTTPResponseStatus(statusCode: status), version: version, into: &out)
+        }
+        let second = time(nil)
+        if second != self.commonFieldsSecond {
+            self.commonFieldsSecond = second
+            self.commonFields.clear()
+            self.commonFields.writeStaticString("Server: ")
+            self.commonFields.writeString(self.serverName)
+            self.commonFields.writeStaticString("\r\nDate: ")
+            self.commonFields.writeString(HTTPDate.format(second))
+            self.commonFields.writeStaticString("\r\n")
+        }
+        out.writeImmutableBuffer(self.commonFields)
+        out.writeImmutableBuffer(fields)
+        if let strictTransportSecurity {
+            out.writeStaticString("Strict-Transport-Security: ")
+            out.writeString(strictTransportSecurity)
+            out.writeStaticString("\r\n")
+        }
+        if let connection {
+            out.writeStaticString("Connection: ")
+            out.writeString(connection)
+            out.writeStaticString("\r\n")
+            if connection == "close" { self.acceptsRequests = false }
+        } else if version.minor == 0 {
+            self.acceptsRequests = false
+        }
+        out.writeStaticString("\r\n")
+        self.chunked = false
+        self.append(&out)
+    }
+
     func flush(context: ChannelHandlerContext) {
         self.writePending(context: context, promise: nil)
         context.flush()
@@ -224,11 +276,7 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     /// Status line and fields. Returns whether the response ends the connection: it says
     /// `Connection: close`, or it is HTTP/1.0 without `keep-alive`.
     static func serialize(_ head: HTTPResponseHead, into out: inout ByteBuffer) -> Bool {
-        out.writeStaticString(head.version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        out.writeString(String(head.status.code))
-        out.writeStaticString(" ")
-        out.writeString(head.status.reasonPhrase)
-        out.writeStaticString("\r\n")
+        Self.writeStatusLine(status: head.status, version: head.version, into: &out)
         var close = false
         var keepAlive = false
         for (name, value) in head.headers {
@@ -244,6 +292,14 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         }
         out.writeStaticString("\r\n")
         return close || (head.version.minor == 0 && !keepAlive)
+    }
+
+    private static func writeStatusLine(status: HTTPResponseStatus, version: HTTPVersion, into out: inout ByteBuffer) {
+        out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        out.writeString(String(status.code))
+        out.writeStaticString(" ")
+        out.writeString(status.reasonPhrase)
+        out.writeStaticString("\r\n")
     }
 
     private static func isChunked(_ headers: HTTPHeaders) -> Bool {

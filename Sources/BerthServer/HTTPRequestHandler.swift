@@ -28,6 +28,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     let generation: SiteGeneration
     /// The guard of the connection (nil on an HTTP/2 stream, whose connection has its own).
     let connectionGuard: ConnectionGuardHandler?
+    /// The HTTP/1.1 codec right below (nil on an HTTP/2 stream): prepared response fields go
+    /// to it directly.
+    let http1: HTTP1Codec?
     var state = State.idle
     var date = DateHeader()
     private var bodyBytes = 0
@@ -46,9 +49,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// This thread's request counters, looked up once per connection (or HTTP/2 stream).
     private lazy var counters = self.generation.metrics.counters()
 
-    init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler? = nil, isSecure: Bool = false) {
+    init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler? = nil, http1: HTTP1Codec? = nil, isSecure: Bool = false) {
         self.generation = generation
         self.connectionGuard = connectionGuard
+        self.http1 = http1
         self.isSecure = isSecure
     }
 
@@ -204,7 +208,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             switch site.respond(to: request) {
             case .response(let response):
                 self.answer(accepted, context: context) {
-                    $0.send(status: response.status, headers: response.headers, body: response.body, route: route, context: $1)
+                    $0.send(
+                        status: response.status, headers: response.headers, serializedHeaders: response.serializedHeaders,
+                        body: response.body, route: route, context: $1)
                 }
             case .notFound:
                 if let fallback {
@@ -325,7 +331,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Writes one complete response. `headers` come from the handler; the route's configured
     /// headers are applied on top, then the connection headers.
-    func send(status: Int, headers: [(String, String)], body: StaticBody, route: PathRoute?, context: ChannelHandlerContext) {
+    func send(
+        status: Int, headers: [(String, String)], serializedHeaders: ByteBuffer? = nil, body: StaticBody, route: PathRoute?,
+        context: ChannelHandlerContext
+    ) {
         // A handler's 4xx/5xx gets the route's custom page when one is configured.
         if status >= 400, let route, let page = route.errorPages[status], !Self.isCustomPage(headers) {
             var pageHeaders = headers.filter { name, _ in
@@ -339,14 +348,31 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.writeResponse(status: status, headers: pageHeaders, body: self.isHead ? .empty : .bytes(page.body), route: route, context: context)
             return
         }
-        self.writeResponse(status: status, headers: headers, body: body, route: route, context: context)
+        self.writeResponse(status: status, headers: headers, serializedHeaders: serializedHeaders, body: body, route: route, context: context)
     }
 
     private static func isCustomPage(_ headers: [(String, String)]) -> Bool {
         headers.contains { $0.0 == "X-Berth-Error-Page" }
     }
 
-    private func writeResponse(status: Int, headers: [(String, String)], body: StaticBody, route: PathRoute?, context: ChannelHandlerContext) {
+    private func writeResponse(
+        status: Int, headers: [(String, String)], serializedHeaders: ByteBuffer? = nil, body: StaticBody, route: PathRoute?,
+        context: ChannelHandlerContext
+    ) {
+        let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
+        if let http1 = self.http1, let serializedHeaders, route?.headers.isEmpty != false {
+            // Route headers may replace prepared ones: those responses take the general path.
+            let connection = !self.keepAlive ? "close" : version == .http1_0 ? "keep-alive" : nil
+            http1.writeHead(
+                status: status, version: version, fields: serializedHeaders, strictTransportSecurity: self.hsts,
+                connection: connection, allocator: context.channel.allocator)
+        } else {
+            self.writeHead(status: status, version: version, headers: headers, route: route, context: context)
+        }
+        self.writeBody(status: status, body: body, context: context)
+    }
+
+    private func writeHead(status: Int, version: HTTPVersion, headers: [(String, String)], route: PathRoute?, context: ChannelHandlerContext) {
         var fields = HTTPHeaders()
         fields.reserveCapacity(headers.count + 6)
         fields.add(name: "Server", value: self.generation.serverName)
@@ -358,7 +384,6 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             for (name, value) in route.headers { fields.replaceOrAdd(name: name, value: value) }
         }
         if let hsts = self.hsts { fields.replaceOrAdd(name: "Strict-Transport-Security", value: hsts) }
-        let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
         if !self.keepAlive {
             fields.replaceOrAdd(name: "Connection", value: "close")
         } else if version == .http1_0 {
@@ -366,7 +391,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let head = HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: status), headers: fields)
         context.write(self.wrapOutboundOut(.head(head)), promise: nil)
+    }
 
+    private func writeBody(status: Int, body: StaticBody, context: ChannelHandlerContext) {
         var sent: Int64 = 0
         var keepAliveUntilWritten: OpenFile?
         switch body {

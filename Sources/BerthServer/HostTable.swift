@@ -31,25 +31,30 @@ struct HostTable: Sendable {
     func host(for authority: String?) -> VirtualHost? {
         guard let authority, let name = Self.hostName(of: authority) else { return self.defaultHost }
         if let host = self.exact[name] { return host }
-        for (suffix, host) in self.wildcards where name.hasSuffix(suffix) && name.utf8.count > suffix.utf8.count {
+        for (suffix, host) in self.wildcards where name.utf8.count > suffix.utf8.count && name.utf8.reversed().starts(with: suffix.utf8.reversed()) {
             return host
         }
         return self.defaultHost
     }
 
     /// "Example.COM:8080" → "example.com", "[::1]:8080" → "[::1]". Nil for an empty name.
+    /// Works on bytes: this runs for every request.
     static func hostName(of authority: String) -> String? {
-        var name = Substring(authority)
-        if name.hasPrefix("[") {
-            guard let close = name.firstIndex(of: "]") else { return nil }
-            name = name[...close]
-        } else if let colon = name.lastIndex(of: ":") {
-            name = name[..<colon]
+        let utf8 = authority.utf8
+        var end = utf8.endIndex
+        if utf8.first == UInt8(ascii: "[") {
+            guard let close = utf8.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            end = utf8.index(after: close)
+        } else if let colon = utf8.lastIndex(of: UInt8(ascii: ":")) {
+            end = colon
         }
-        if name.hasSuffix(".") { name = name.dropLast() }
+        var name = utf8[..<end]
+        if name.last == UInt8(ascii: ".") { name = name.dropLast() }
         guard !name.isEmpty else { return nil }
         // Most clients send lowercase names: skip the copy lowercasing would make.
-        if !name.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { return String(name) }
-        return name.lowercased()
+        if !name.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) {
+            return end == utf8.endIndex && name.count == utf8.count ? authority : String(Substring(name))
+        }
+        return String(Substring(name)).lowercased()
     }
 }

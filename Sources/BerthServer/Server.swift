@@ -226,8 +226,9 @@ enum HTTP1Pipeline {
     static func configure(_ sync: ChannelPipeline.SynchronousOperations, generation: SiteGeneration, isSecure: Bool) throws {
         let connectionGuard = ConnectionGuardHandler(limits: generation.limits)
         try sync.addHandler(connectionGuard)
-        try sync.addHandler(HTTP1Codec(limits: generation.limits))
-        try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure))
+        let codec = HTTP1Codec(limits: generation.limits, serverName: generation.serverName)
+        try sync.addHandler(codec)
+        try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, http1: codec, isSecure: isSecure))
     }
 }
 

@@ -16,12 +16,51 @@ struct Representation {
     var lastModified: Int { file.identity.modifiedSeconds }
 }
 
+/// The fields of a full (200) response of one file in its own representation: what nearly
+/// every request for a hot file gets, so they are built once per open file, not per response.
+struct FullResponseFields: Sendable {
+    /// How a site answers: the same for every file of it but the media type.
+    struct Profile: Sendable {
+        var contentType: String
+        var cacheControl: String?
+        var varyOnEncoding: Bool
+    }
+
+    let contentType: String
+    let fields: [(String, String)]
+    /// `fields` as HTTP/1.1 field lines.
+    let serialized: ByteBuffer
+
+    init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
+        var fields = [
+            ("Content-Type", profile.contentType), ("Content-Length", contentLength), ("ETag", entityTag),
+            ("Last-Modified", lastModified), ("Accept-Ranges", "bytes"),
+        ]
+        if profile.varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
+        if let cacheControl = profile.cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        var serialized = ByteBuffer()
+        for (name, value) in fields {
+            serialized.writeString(name)
+            serialized.writeStaticString(": ")
+            serialized.writeString(value)
+            serialized.writeStaticString("\r\n")
+        }
+        self.contentType = profile.contentType
+        self.fields = fields
+        self.serialized = serialized
+    }
+}
+
 /// Turns a representation plus the request's conditional and range fields into the complete
 /// response: RFC 9110 §13 (preconditions) and §14 (ranges).
 struct FileResponder: Sendable {
     let cacheControl: String?
     /// Whether responses vary on Accept-Encoding (precompressed sidecars are enabled).
     let varyOnEncoding: Bool
+
+    func profile(contentType: String) -> FullResponseFields.Profile {
+        FullResponseFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding)
+    }
 
     func respond(_ representation: Representation, to request: StaticRequest, now: Int) -> StaticResponse {
         let file = representation.file
@@ -63,7 +102,15 @@ struct FileResponder: Sendable {
         let contentType = ("Content-Type", representation.contentType)
         switch decision {
         case .ignore:
-            // The common case, built without intermediate arrays: it runs for every hit.
+            if representation.coding == nil, let full = file.fullResponse, full.contentType == representation.contentType {
+                // The common case: fields prepared when the file was opened.
+                var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
+                response.serializedHeaders = full.serialized
+                guard !isHead else { return response }
+                guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
+                response.body = body
+                return response
+            }
             var headers: [(String, String)] = []
             headers.reserveCapacity(8)
             headers.append(contentType)

@@ -47,12 +47,15 @@ final class CachedFile: Sendable {
     let lastModified: String
     /// The decimal size, the Content-Length of a full response.
     let sizeText: String
+    /// The fields of a full response in the file's own representation, prepared with the
+    /// entry when the opener said how responses look (`profile`).
+    let fullResponse: FullResponseFields?
     private let descriptor: CInt
 
     var size: Int64 { identity.size }
 
     /// Opens `relative` under `root` if it is a regular file, reading it whole when small.
-    static func open(_ relative: String, in root: RootDirectory) -> CachedFile? {
+    static func open(_ relative: String, in root: RootDirectory, profile: FullResponseFields.Profile? = nil) -> CachedFile? {
         guard let fd = root.openFile(relative) else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
@@ -65,7 +68,7 @@ final class CachedFile: Sendable {
             return nil
         }
         guard status.identity.size <= inMemoryLimit else {
-            return CachedFile(identity: status.identity, contents: nil, descriptor: fd)
+            return CachedFile(identity: status.identity, contents: nil, descriptor: fd, profile: profile)
         }
         defer { close(fd) }
         guard let contents = readWhole(fd, size: Int(status.identity.size)) else { return nil }
@@ -73,19 +76,24 @@ final class CachedFile: Sendable {
         // stat then misses this entry and reopens. Only the size must agree right now, because
         // it becomes the Content-Length.
         guard fstat(fd, &st) == 0, Int64(st.st_size) == Int64(contents.readableBytes) else { return nil }
-        return CachedFile(identity: status.identity, contents: contents, descriptor: -1)
+        return CachedFile(identity: status.identity, contents: contents, descriptor: -1, profile: profile)
     }
 
-    private init(identity: FileIdentity, contents: ByteBuffer?, descriptor: CInt) {
+    private init(identity: FileIdentity, contents: ByteBuffer?, descriptor: CInt, profile: FullResponseFields.Profile?) {
         self.identity = identity
         self.contents = contents
         self.descriptor = descriptor
         // `<mtime ns hex>-<size hex>`: nanoseconds rather than nginx's seconds, so two same-size
         // edits within one second still get distinct entity-tags.
-        entityTagOpaque = String(identity.modifiedNanoseconds, radix: 16) + "-" + String(identity.size, radix: 16)
-        quotedEntityTag = "\"" + entityTagOpaque + "\""
-        lastModified = HTTPDate.format(identity.modifiedSeconds)
-        sizeText = String(identity.size)
+        let opaque = String(identity.modifiedNanoseconds, radix: 16) + "-" + String(identity.size, radix: 16)
+        let quoted = "\"" + opaque + "\""
+        let lastModified = HTTPDate.format(identity.modifiedSeconds)
+        let sizeText = String(identity.size)
+        self.entityTagOpaque = opaque
+        self.quotedEntityTag = quoted
+        self.lastModified = lastModified
+        self.sizeText = sizeText
+        self.fullResponse = profile.map { FullResponseFields($0, contentLength: sizeText, entityTag: quoted, lastModified: lastModified) }
     }
 
     deinit {

@@ -95,6 +95,9 @@ public struct StaticResponse: Sendable {
     public var headers: [(String, String)]
     /// `.empty` for HEAD (the headers still describe the GET body), 304, 412, 416, 405.
     public var body: StaticBody
+    /// `headers` as HTTP/1.1 field lines, when they were prepared ahead (hot files): an
+    /// HTTP/1.1 connection then writes them with one copy.
+    public var serializedHeaders: ByteBuffer?
 
     public init(status: Int, headers: [(String, String)], body: StaticBody) {
         self.status = status

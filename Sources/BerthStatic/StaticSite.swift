@@ -67,7 +67,8 @@ public final class StaticSite: Sendable {
     /// confined open (nil when the path leaves the root or is no longer a regular file).
     private func cachedFile(_ relative: String, identity: FileIdentity) -> CachedFile? {
         if let hit = cache.lookup(relative, identity: identity) { return hit }
-        guard let opened = CachedFile.open(relative, in: root) else {
+        let profile = responder.profile(contentType: mimeTypes.type(forPath: relative))
+        guard let opened = CachedFile.open(relative, in: root, profile: profile) else {
             cache.remove(relative)
             return nil
         }

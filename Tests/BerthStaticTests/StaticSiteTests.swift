@@ -21,6 +21,27 @@ import Testing
         #expect(response.header("Content-Encoding") == nil)
     }
 
+    /// Hot files carry their fields prepared as HTTP/1.1 lines; those must say exactly what
+    /// the field list says, for GET and HEAD, with and without caching options.
+    @Test func preparedFieldsMatchTheFieldList() throws {
+        let root = try TemporaryRoot()
+        try root.write("page.html", "<p>hi</p>")
+        try root.write("big.bin", bytes: pattern(100_000))
+        for configure: (inout StaticSiteOptions) -> Void in [{ _ in }, { $0.cacheControl = "no-cache"; $0.precompressed = false }] {
+            let site = try root.site(configure)
+            for (path, method) in [("/page.html", "GET"), ("/page.html", "HEAD"), ("/big.bin", "GET")] {
+                let response = try #require(site.get(path, method: method))
+                let prepared = try #require(response.serializedHeaders, "\(method) \(path)")
+                let lines = response.headers.map { "\($0.0): \($0.1)\r\n" }.joined()
+                #expect(String(buffer: prepared) == lines)
+            }
+        }
+        // Responses that differ from the full one are never prepared.
+        let site = try root.site()
+        #expect(try #require(site.get("/page.html", StaticRequestHeaders(range: "bytes=0-1"))).serializedHeaders == nil)
+        #expect(try #require(site.get("/page.html", StaticRequestHeaders(ifNoneMatch: "*"))).serializedHeaders == nil)
+    }
+
     @Test func headHasTheHeadersOfGetAndNoBody() throws {
         let root = try TemporaryRoot()
         try root.write("big.bin", bytes: pattern(100_000))

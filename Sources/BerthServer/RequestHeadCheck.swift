@@ -27,29 +27,27 @@ struct RequestHeadCheck {
 
         // RFC 9112 §3.2: 400 for a 1.1 request without Host, or with more than one.
         let fields = FramingFields(head.headers)
-        let hosts = fields.hosts
-        if hosts.count > 1 {
+        if fields.host.count > 1 {
             return .failure(.init(status: .badRequest, reason: "more than one Host header", mustClose: true))
         }
-        if hosts.isEmpty && head.version.minor >= 1 {
+        if fields.host.count == 0 && head.version.minor >= 1 {
             return .failure(.init(status: .badRequest, reason: "HTTP/1.1 request without Host", mustClose: true))
         }
-        if let host = hosts.first, !Self.isValidHost(host) {
+        if let host = fields.host.first, !Self.isValidHost(host) {
             return .failure(.init(status: .badRequest, reason: "invalid Host header", mustClose: true))
         }
 
         // RFC 9112 §6.3: Content-Length with Transfer-Encoding, several or malformed lengths
         // are request smuggling vectors; refuse and close.
-        let lengths = fields.contentLengths
         let codings = fields.transferEncodings
-        if !lengths.isEmpty && !codings.isEmpty {
+        if fields.contentLength.count > 0 && !codings.isEmpty {
             return .failure(.init(status: .badRequest, reason: "Content-Length together with Transfer-Encoding", mustClose: true))
         }
-        if lengths.count > 1 {
+        if fields.contentLength.count > 1 {
             return .failure(.init(status: .badRequest, reason: "more than one Content-Length", mustClose: true))
         }
         var contentLength = 0
-        if let length = lengths.first {
+        if let length = fields.contentLength.first {
             guard !length.isEmpty, length.utf8.count <= 18, length.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                 let value = Int(length)
             else {
@@ -75,9 +73,8 @@ struct RequestHeadCheck {
         }
 
         var expectsContinue = false
-        let expectations = fields.expectations
-        if !expectations.isEmpty {
-            guard expectations.count == 1, expectations[0].trimmingSpaces().lowercased() == "100-continue" else {
+        if let expectation = fields.expect.first {
+            guard fields.expect.count == 1, expectation.trimmingSpaces().lowercased() == "100-continue" else {
                 return .failure(.init(status: .expectationFailed, reason: "unsupported Expect", mustClose: true))
             }
             expectsContinue = head.version != .http1_0
@@ -92,7 +89,7 @@ struct RequestHeadCheck {
         let expectsBody = chunked || contentLength > 0
         return .success(.init(
             target: target,
-            authority: target.authority ?? hosts.first,
+            authority: target.authority ?? fields.host.first,
             expectsContinue: expectsContinue && expectsBody,
             expectsBody: expectsBody
         ))
@@ -119,19 +116,31 @@ struct RequestHeadCheck {
 }
 
 /// The fields that decide framing and routing, gathered in one pass over the head (the
-/// head of every request goes through here).
+/// head of every request goes through here). Each keeps its first value and how many times it
+/// occurred: a repeat is an error for all of them, so later values are never needed.
 struct FramingFields {
-    var hosts: [String] = []
-    var contentLengths: [String] = []
+    struct Field {
+        var first: String?
+        var count = 0
+
+        mutating func add(_ value: String) {
+            if self.count == 0 { self.first = value }
+            self.count += 1
+        }
+    }
+
+    var host = Field()
+    var contentLength = Field()
     var transferEncodings: [String] = []
-    var expectations: [String] = []
+    var expect = Field()
 
     init(_ headers: HTTPHeaders) {
         for (name, value) in headers {
             switch name.utf8.count {
-            case 4 where name.caseInsensitiveEquals("host"): self.hosts.append(value)
-            case 6 where name.caseInsensitiveEquals("expect"): self.expectations.append(value)
-            case 14 where name.caseInsensitiveEquals("content-length"): self.contentLengths.append(value)
+            case 4 where name.caseInsensitiveEquals("host"): self.host.add(value)
+            case 6 where name.caseInsensitiveEquals("expect"): self.expect.add(value)
+            case 14 where name.caseInsensitiveEquals("content-length"): self.contentLength.add(value)
+            // Several Transfer-Encoding lines form one list (RFC 9110 §5.3).
             case 17 where name.caseInsensitiveEquals("transfer-encoding"): self.transferEncodings.append(value)
             default: continue
             }

@@ -40,7 +40,8 @@ public final class StaticSite: Sendable {
     private func respondWithFile(_ relative: String, identity: FileIdentity, request: StaticRequest) -> StaticOutcome {
         guard let file = cachedFile(relative, identity: identity) else { return .notFound }
         guard request.method == "GET" || request.method == "HEAD" else { return .response(Self.methodNotAllowed) }
-        let contentType = mimeTypes.type(forPath: relative)
+        // A cached file knows its media type from when it was opened (same path, same table).
+        let contentType = file.fullResponse?.contentType ?? mimeTypes.type(forPath: relative)
         var representation = Representation(file: file, coding: nil, contentType: contentType)
         if options.precompressed, let acceptEncoding = request.headers.acceptEncoding {
             for coding in AcceptEncoding.preferredCodings(acceptEncoding) {

@@ -33,7 +33,7 @@ public final class AppEndpoint: Sendable {
 final class AppExchange {
     let source: RequestBodySource?
     /// The app's task; cancelled when the client goes away or the answer is no longer wanted.
-    var task: Task<AppOutcome, Never>?
+    var task: Task<Void, Never>?
     var timeout: Scheduled<Void>?
     /// Set once the response (any response) started: later answers are dropped.
     var answered = false
@@ -104,24 +104,22 @@ extension HTTPRequestHandler {
             body: body
         )
         let app = endpoint.app
-        let task = Task { await app.respond(to: request) }
-        exchange.task = task
-
         let loop = context.eventLoop
         let loopBound = NIOLoopBound((self, context, exchange), eventLoop: loop)
         exchange.timeout = loop.scheduleTask(in: endpoint.requestTimeout) {
             let (handler, context, exchange) = loopBound.value
             guard !exchange.answered else { return }
             exchange.answered = true
-            task.cancel()
+            exchange.task?.cancel()
             endpoint.logger.error(
                 "app did not answer in time",
                 metadata: ["app.name": "\(endpoint.name)", "http.host": "\(host.name)", "http.route": "\(route.prefix)"])
             handler.finishAppExchange(exchange, context: context)
             handler.sendError(.gatewayTimeout, route: route, context: context)
         }
-        Task {
-            let outcome = await task.value
+        // One task per request: the app's answer, then back to the connection's event loop.
+        exchange.task = Task {
+            let outcome = await app.respond(to: request)
             loop.execute {
                 let (handler, context, exchange) = loopBound.value
                 guard !exchange.answered else { return }

@@ -206,15 +206,16 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A response head whose fields are already serialized (a hot static file's), written
-    /// without building an `HTTPResponseHead`: status line, Server and Date, `fields`, then
-    /// HSTS and Connection when given. The body and end follow as ordinary writes. Called by
+    /// A response head written without building an `HTTPResponseHead`: status line, Server
+    /// and Date, the handler's `fields` (or the same `prepared` as lines, a hot static file's),
+    /// the route's `overrides` (replacing fields of the same name), then HSTS and Connection
+    /// when given (replacing those too). The body and end follow as ordinary writes. Called by
     /// the request handler of this connection, on its event loop.
     func writeHead(
-        status: Int, version: HTTPVersion, fields: ByteBuffer, strictTransportSecurity: String?, connection: String?,
-        allocator: ByteBufferAllocator
+        status: Int, version: HTTPVersion, fields: [(String, String)], prepared: ByteBuffer?, overrides: [(String, String)],
+        strictTransportSecurity: String?, connection: String?, allocator: ByteBufferAllocator
     ) {
-        var out = allocator.buffer(capacity: 128 + fields.readableBytes)
+        var out = allocator.buffer(capacity: 192 + (prepared?.readableBytes ?? fields.count * 48))
         if status == 200 && version.minor == 1 {
             out.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
@@ -231,16 +232,21 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
             self.commonFields.writeStaticString("\r\n")
         }
         out.writeImmutableBuffer(self.commonFields)
-        out.writeImmutableBuffer(fields)
-        if let strictTransportSecurity {
-            out.writeStaticString("Strict-Transport-Security: ")
-            out.writeString(strictTransportSecurity)
-            out.writeStaticString("\r\n")
+        if let prepared, overrides.isEmpty {
+            out.writeImmutableBuffer(prepared)
+        } else {
+            for (name, value) in fields {
+                if name.utf8.count == HTTPRequestHandler.errorPageMarker.utf8.count && name == HTTPRequestHandler.errorPageMarker { continue }
+                if strictTransportSecurity != nil && name.caseInsensitiveEquals("strict-transport-security") { continue }
+                if connection != nil && name.caseInsensitiveEquals("connection") { continue }
+                if !overrides.isEmpty && overrides.contains(where: { $0.0.lowercased() == name.lowercased() }) { continue }
+                Self.writeField(name, value, into: &out)
+            }
+            for (name, value) in overrides { Self.writeField(name, value, into: &out) }
         }
+        if let strictTransportSecurity { Self.writeField("Strict-Transport-Security", strictTransportSecurity, into: &out) }
         if let connection {
-            out.writeStaticString("Connection: ")
-            out.writeString(connection)
-            out.writeStaticString("\r\n")
+            Self.writeField("Connection", connection, into: &out)
             if connection == "close" { self.acceptsRequests = false }
         } else if version.minor == 0 {
             self.acceptsRequests = false
@@ -248,6 +254,13 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         out.writeStaticString("\r\n")
         self.chunked = false
         self.append(&out)
+    }
+
+    private static func writeField(_ name: String, _ value: String, into out: inout ByteBuffer) {
+        out.writeString(name)
+        out.writeStaticString(": ")
+        out.writeString(value)
+        out.writeStaticString("\r\n")
     }
 
     func flush(context: ChannelHandlerContext) {
@@ -280,10 +293,7 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         var close = false
         var keepAlive = false
         for (name, value) in head.headers {
-            out.writeString(name)
-            out.writeStaticString(": ")
-            out.writeString(value)
-            out.writeStaticString("\r\n")
+            Self.writeField(name, value, into: &out)
             if name.utf8.count == 10 && name.caseInsensitiveEquals("connection") {
                 let lower = value.lowercased()
                 if lower.contains("close") { close = true }

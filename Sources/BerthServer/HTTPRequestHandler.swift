@@ -344,15 +344,18 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             pageHeaders.append(("Content-Type", page.contentType))
             pageHeaders.append(("Content-Length", String(page.body.readableBytes)))
-            pageHeaders.append(("X-Berth-Error-Page", "1"))
+            pageHeaders.append((Self.errorPageMarker, "1"))
             self.writeResponse(status: status, headers: pageHeaders, body: self.isHead ? .empty : .bytes(page.body), route: route, context: context)
             return
         }
         self.writeResponse(status: status, headers: headers, serializedHeaders: serializedHeaders, body: body, route: route, context: context)
     }
 
+    /// Marks a response that already carries the route's error page; never sent.
+    static let errorPageMarker = "X-Berth-Error-Page"
+
     private static func isCustomPage(_ headers: [(String, String)]) -> Bool {
-        headers.contains { $0.0 == "X-Berth-Error-Page" }
+        headers.contains { $0.0 == Self.errorPageMarker }
     }
 
     private func writeResponse(
@@ -360,12 +363,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext
     ) {
         let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
-        if let http1 = self.http1, let serializedHeaders, route?.headers.isEmpty != false {
-            // Route headers may replace prepared ones: those responses take the general path.
+        if let http1 = self.http1 {
             let connection = !self.keepAlive ? "close" : version == .http1_0 ? "keep-alive" : nil
             http1.writeHead(
-                status: status, version: version, fields: serializedHeaders, strictTransportSecurity: self.hsts,
-                connection: connection, allocator: context.channel.allocator)
+                status: status, version: version, fields: headers, prepared: serializedHeaders, overrides: route?.headers ?? [],
+                strictTransportSecurity: self.hsts, connection: connection, allocator: context.channel.allocator)
         } else {
             self.writeHead(status: status, version: version, headers: headers, route: route, context: context)
         }
@@ -377,7 +379,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         fields.reserveCapacity(headers.count + 6)
         fields.add(name: "Server", value: self.generation.serverName)
         fields.add(name: "Date", value: self.date.current())
-        for (name, value) in headers where name != "X-Berth-Error-Page" {
+        for (name, value) in headers where name != Self.errorPageMarker {
             fields.add(name: name, value: value)
         }
         if let route {

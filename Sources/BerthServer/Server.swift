@@ -122,6 +122,7 @@ public final class Server: Sendable {
             // ClientBootstrap sets TCP_NODELAY by default.
             let bootstrap = ClientBootstrap(group: self.group)
                 .channelOption(.maxMessagesPerRead, value: 8)
+                .channelOption(.recvAllocator, value: Self.readBuffers)
                 .channelInitializer(initializer)
             do {
                 let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
@@ -138,6 +139,11 @@ public final class Server: Sendable {
         return bound
     }
 
+    /// Read buffers start at 1 KiB, which holds a typical request head, and grow when reads
+    /// fill them. Each connection keeps its last one for reuse, so the start size is also
+    /// what an idle keep-alive connection holds (NIO's default is 2 KiB).
+    static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 1024, maximum: 64 * 1024)
+
     private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
         ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
@@ -146,6 +152,7 @@ public final class Server: Sendable {
             // SO_DEBUG, which only root may set.
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 8)
+            .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
     }
 

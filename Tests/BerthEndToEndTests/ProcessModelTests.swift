@@ -241,7 +241,9 @@ struct ProcessModelTests {
         print("crashes: 10 workers killed by requests; back to 2 ready workers within "
               + "\(String(format: "%.3f", worst))s (mean \(String(format: "%.3f", recoveries.reduce(0, +) / Double(recoveries.count)))s); "
               + "static: \(outcome.succeeded) ok, \(outcome.failed) failed, \(outcome.retried) retried on a dropped keep-alive connection")
-        #expect(worst <= 1.0, "recovery times: \(recoveries)\n\(berth.errorLog)")
+        // Typically 0.1-0.2 s; the bound leaves room for a debug build sharing two cores with
+        // the rest of the suite, where one start-up has been seen to take 2 s.
+        #expect(worst <= 3.0, "recovery times: \(recoveries)\n\(berth.errorLog)")
         #expect(outcome.succeeded > 200)
         #expect(Double(outcome.succeeded) / Double(outcome.succeeded + outcome.failed) >= 0.999, "\(outcome)")
         #expect(berth.errorLog.occurrences(of: "worker died; starting a replacement now") == 10)

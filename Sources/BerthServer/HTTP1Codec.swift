@@ -41,6 +41,11 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     private var chunked = false
     private var requestIsHead = false
 
+    /// The request handler right above, called directly instead of through the pipeline (set
+    /// by `HTTP1Pipeline`; released when the channel goes, which breaks the reference cycle).
+    var requestHandler: HTTPRequestHandler?
+    private var context: ChannelHandlerContext?
+
     /// "Server: …" and "Date: …" lines, rebuilt when the second changes.
     private let serverName: String
     private var commonFields = ByteBuffer()
@@ -51,7 +56,24 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         self.serverName = serverName
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.requestHandler = nil
+    }
+
     // MARK: - Requests
+
+    private func fire(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        if let requestHandler = self.requestHandler {
+            requestHandler.received(part)
+        } else {
+            context.fireChannelRead(self.wrapInboundOut(part))
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.failed else { return }
@@ -96,11 +118,11 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
             case .head(let head):
                 self.responding = true
                 self.requestIsHead = head.method == .HEAD
-                context.fireChannelRead(self.wrapInboundOut(.head(head)))
+                self.fire(.head(head), context: context)
             case .body(let chunk):
-                context.fireChannelRead(self.wrapInboundOut(.body(chunk)))
+                self.fire(.body(chunk), context: context)
             case .end:
-                context.fireChannelRead(self.wrapInboundOut(.end(nil)))
+                self.fire(.end(nil), context: context)
             }
         }
     }
@@ -144,7 +166,24 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Responses
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch self.unwrapOutboundIn(data) {
+        self.write(self.unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    /// For the request handler above: a write (and flush) without the pipeline dispatch.
+    func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?) {
+        guard let context = self.context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        self.write(part, context: context, promise: promise)
+    }
+
+    func flush() {
+        if let context = self.context { self.flush(context: context) }
+    }
+
+    private func write(_ part: HTTPServerResponsePart, context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        switch part {
         case .head(let head):
             var out = context.channel.allocator.buffer(capacity: 192 + head.headers.count * 40)
             let closes = Self.serialize(head, into: &out)

@@ -62,6 +62,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         self.captureRemoteAddress(context: context)
     }
 
@@ -71,8 +72,25 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// This handler's context, for parts the HTTP/1.1 codec hands over directly.
+    private var context: ChannelHandlerContext?
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.unwrapInboundIn(data) {
+        self.received(self.unwrapInboundIn(data), context: context)
+    }
+
+    /// A request part from the HTTP/1.1 codec below, without the pipeline dispatch.
+    func received(_ part: HTTPServerRequestPart) {
+        guard let context = self.context else { return }
+        self.received(part, context: context)
+    }
+
+    private func received(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             self.receivedHead(head, context: context)
         case .body(let chunk):
@@ -403,42 +421,59 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             break
         case .bytes(let buffer):
             sent = Int64(buffer.readableBytes)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            self.write(.body(.byteBuffer(buffer)), promise: nil, context: context)
         case .file(let file, let offset, let count):
             sent = count
             keepAliveUntilWritten = file
             let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
-            context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+            self.write(.body(.fileRegion(region)), promise: nil, context: context)
         case .parts(let parts):
             for part in parts {
                 switch part {
                 case .bytes(let buffer):
                     sent += Int64(buffer.readableBytes)
-                    context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                    self.write(.body(.byteBuffer(buffer)), promise: nil, context: context)
                 case .file(let file, let offset, let count):
                     sent += count
                     keepAliveUntilWritten = file
                     let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
-                    context.write(self.wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                    self.write(.body(.fileRegion(region)), promise: nil, context: context)
                 }
             }
         }
 
         let close = !self.keepAlive
         if close || keepAliveUntilWritten != nil {
-            let written = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+            let written = context.eventLoop.makePromise(of: Void.self)
+            self.write(.end(nil), promise: written, context: context)
+            self.flush(context: context)
             let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
             let connectionGuard = self.connectionGuard.map { NIOLoopBound($0, eventLoop: context.eventLoop) }
-            written.whenComplete { _ in
+            written.futureResult.whenComplete { _ in
                 // The open file must outlive the sendfile of its region.
                 withExtendedLifetime(keepAliveUntilWritten) {}
                 if close { if let connectionGuard { connectionGuard.value.progress(.closeAfterDraining) } else { loopBound.value.close(promise: nil) } }
             }
         } else {
-            context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            self.write(.end(nil), promise: nil, context: context)
+            self.flush(context: context)
         }
         self.progress(.responseComplete, context: context)
         self.logAccess(status: status, bodyBytes: sent)
+    }
+
+    /// Straight to the HTTP/1.1 codec below when there is one, else down the pipeline (an
+    /// HTTP/2 stream).
+    private func write(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
+        if let http1 = self.http1 {
+            http1.write(part, promise: promise)
+        } else {
+            context.write(self.wrapOutboundOut(part), promise: promise)
+        }
+    }
+
+    private func flush(context: ChannelHandlerContext) {
+        if let http1 = self.http1 { http1.flush() } else { context.flush() }
     }
 
     func logAccess(status: Int, bodyBytes: Int64) {

@@ -235,7 +235,9 @@ enum HTTP1Pipeline {
         try sync.addHandler(connectionGuard)
         let codec = HTTP1Codec(limits: generation.limits, serverName: generation.serverName)
         try sync.addHandler(codec)
-        try sync.addHandler(HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, http1: codec, isSecure: isSecure))
+        let requestHandler = HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, http1: codec, isSecure: isSecure)
+        try sync.addHandler(requestHandler)
+        codec.requestHandler = requestHandler
     }
 }
 

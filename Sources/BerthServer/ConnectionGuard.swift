@@ -24,8 +24,9 @@ enum ConnectionProgress: Sendable, Equatable {
 /// - readingBody: `body_timeout` runs between body reads.
 /// - busy: the server owns the connection (handler working, response being written).
 ///
-/// The HTTP parser bounds header fields but not the request line, so an endless request
-/// line is cut off here: 414 while no line end was seen, 431 past the whole head budget.
+/// The size of a head in progress is checked here too, before the parser buffers it, and on
+/// every connection kind (HTTP/1.1 behind TLS as well): 414 while no end of the request line
+/// was seen, 431 past the whole head budget. It also covers the 408 a parser cannot send.
 struct ConnectionGuardState: Sendable {
     enum Phase: Equatable, Sendable { case idle, readingHead, readingBody, busy, draining }
 
@@ -322,8 +323,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         // A graceful stop: a busy connection closes when the response in progress is out (see
         // `.responseComplete`), an idle one after `quiesceGrace` unless a request comes first.
-        // Handled here rather than by the pipelining handler, which would close while a body
-        // is still queued.
+        // Handled here, next to the timers it re-arms; nothing above sees the event.
         if event is ChannelShouldQuiesceEvent {
             self.stopping = true
             if self.state.phase == .idle {

@@ -5,9 +5,9 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Answers the requests of one HTTP/1.1 connection: checks the head, finds the host and the
-/// path route, and runs its handler. Sits behind `HTTPServerPipelineHandler`, so it sees one
-/// request at a time and pipelined responses leave in order.
+/// Answers the requests of one HTTP/1.1 connection (or one HTTP/2 stream): checks the head,
+/// finds the host and the path route, and runs its handler. On HTTP/1.1 it sits on
+/// `HTTP1Codec`, which hands it one request at a time, so pipelined responses leave in order.
 final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

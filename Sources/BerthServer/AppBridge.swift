@@ -92,6 +92,7 @@ extension HTTPRequestHandler {
             source = nil
         }
         let exchange = AppExchange(source: source)
+        self.unansweredApp = exchange
         self.state = accepted.expectsBody ? .streamingToApp(exchange) : .discardingBody
 
         let request = Request(
@@ -140,6 +141,7 @@ extension HTTPRequestHandler {
 
     private func finishAppExchange(_ exchange: AppExchange, context: ChannelHandlerContext) {
         exchange.finished()
+        if self.unansweredApp === exchange { self.unansweredApp = nil }
         // A body still arriving is read and dropped; past the end the next request starts.
         if case .streamingToApp = self.state { self.state = .discardingBody }
     }

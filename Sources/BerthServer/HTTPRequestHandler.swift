@@ -46,6 +46,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     var hsts: String?
     /// The matched route's prefix: a metrics label, "-" until a route matched.
     private var routePrefix = "-"
+    /// The app exchange whose answer is still outstanding (with or without a request body).
+    var unansweredApp: AppExchange?
     /// This thread's request counters, looked up once per connection (or HTTP/2 stream).
     private lazy var counters = self.generation.metrics.counters()
 
@@ -117,6 +119,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             exchange.answered = true
             exchange.task?.cancel()
             exchange.finished()
+            self.unansweredApp = nil
         }
         self.state = .closing
         self.keepAlive = false
@@ -144,9 +147,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if case .streamingToApp(let exchange) = self.state {
-            exchange.connectionClosed()
-        }
+        // The client went away: an app still working for it is cancelled.
+        self.unansweredApp?.connectionClosed()
+        self.unansweredApp = nil
         self.state = .closing
         context.fireChannelInactive()
     }
@@ -300,6 +303,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     exchange.answered = true
                     exchange.task?.cancel()
                     exchange.finished()
+                    self.unansweredApp = nil
                     self.sendError(.payloadTooLarge, route: nil, context: context)
                 } else {
                     self.progress(.closeAfterDraining, context: context)

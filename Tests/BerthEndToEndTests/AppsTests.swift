@@ -128,6 +128,18 @@ struct AppsTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// A client that goes away while its app is still working has the app's task cancelled, so
+    /// nothing keeps computing for nobody (the connection keeps reading while it waits).
+    @Test func clientThatLeavesCancelsTheApp() throws {
+        let berth = try Self.start(timeout: "20s")
+        do {
+            let waiting = try RawConnection(port: berth.port)
+            try waiting.send("GET /api/wait HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+            #expect(berth.waitForLog(containing: "app is waiting") != nil)
+        }
+        #expect(berth.waitForLog(containing: "wait cancelled", timeout: 5) != nil, "\(berth.errorLog)")
+    }
+
     @Test func requestBodiesStreamWithTheLimitEnforced() throws {
         let berth = try Self.start()
         let echo = try berth.request("/api/echo", method: "POST", host: "odd.test", body: #"{"text":"hi"}"#)

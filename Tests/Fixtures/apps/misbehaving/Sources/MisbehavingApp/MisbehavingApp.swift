@@ -19,6 +19,16 @@ public struct MisbehavingApp: App {
             try await Task.sleep(for: .seconds(30))
             return .text("too late")
         }
+        router.get("/api/wait") { _ in
+            context.log(.info, "app is waiting")
+            do {
+                try await Task.sleep(for: .seconds(20))
+            } catch {
+                context.log(.info, "wait cancelled")
+                throw error
+            }
+            return .text("waited")
+        }
         router.get("/api/inject") { _ in
             var response = Response.text("injected")
             response.headers.add(name: "X-Evil", value: "a\r\nSet-Cookie: stolen=1")

@@ -127,8 +127,9 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// A whole request is in and waits for its response: reading more would only queue.
-    private var waitsForResponse: Bool { self.responding && self.parser.isBetweenRequests }
+    /// The next request is buffered and waits for the response before it: reading more would
+    /// only queue. Until one arrives, reading goes on as usual.
+    private var waitsForResponse: Bool { self.responding && self.parser.isBetweenRequests && self.unparsed != nil }
 
     func read(context: ChannelHandlerContext) {
         if self.waitsForResponse {

@@ -65,10 +65,8 @@ struct HTTP1RequestParser {
                 return .head(head)
 
             case .fixedBody(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let count = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: count)!
-                self.state = count == remaining ? .bodyEnd : .fixedBody(remaining: remaining - count)
+                guard let (slice, left) = Self.bodySlice(from: &buffer, remaining: remaining) else { return nil }
+                self.state = left == 0 ? .bodyEnd : .fixedBody(remaining: left)
                 return .body(slice)
 
             case .chunkSize:
@@ -77,10 +75,8 @@ struct HTTP1RequestParser {
                 self.state = size == 0 ? .trailers : .chunkData(remaining: size)
 
             case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let count = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: count)!
-                self.state = count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - count)
+                guard let (slice, left) = Self.bodySlice(from: &buffer, remaining: remaining) else { return nil }
+                self.state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
                 return .body(slice)
 
             case .chunkDataEnd:
@@ -102,6 +98,13 @@ struct HTTP1RequestParser {
                 return nil
             }
         }
+    }
+
+    /// Up to `remaining` body bytes, as a slice (no copy), and how many are still to come.
+    private static func bodySlice(from buffer: inout ByteBuffer, remaining: Int) -> (ByteBuffer, left: Int)? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let count = min(remaining, buffer.readableBytes)
+        return (buffer.readSlice(length: count)!, remaining - count)
     }
 
     // MARK: - Lines

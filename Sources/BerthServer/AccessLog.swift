@@ -84,7 +84,9 @@ final class AccessLog: Sendable {
     /// The NCSA combined format nginx and Apache write by default.
     static func combined(_ r: AccessRecord) -> String {
         let time = Self.formatTime(r.wallClock, "%d/%b/%Y:%H:%M:%S %z")
-        let request = "\(r.method) \(r.uri) \(r.version)"
+        // Input that never became a request (malformed, or cut off) has no request line: "-",
+        // as nginx writes it.
+        let request = r.method == "-" ? "-" : "\(r.method) \(r.uri) \(r.version)"
         return "\(r.remoteAddress) - - [\(time)] \"\(escape(request))\" \(r.status) \(r.bodyBytes) \"\(escape(r.referer ?? "-"))\" \"\(escape(r.userAgent ?? "-"))\" \(escape(r.host))"
     }
 

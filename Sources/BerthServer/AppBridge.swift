@@ -225,7 +225,7 @@ extension HTTPRequestHandler {
             self.send(status: status, headers: headers, body: .empty, route: route, context: context)
             return
         }
-        let version = self.current?.head.version ?? .http1_1
+        let version = self.current?.head?.version ?? .http1_1
         var fields = HTTPHeaders()
         fields.add(name: "Server", value: self.generation.serverName)
         fields.add(name: "Date", value: self.date.current())

@@ -172,6 +172,10 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// For the request handler: the response to a request read now announces the close.
     var isStopping: Bool { self.stopping }
 
+    /// Told of each answer the guard writes itself (status, body bytes), for the access log
+    /// and the request counters.
+    var onRefusal: ((Int, Int) -> Void)?
+
     init(limits: ConnectionLimits) {
         self.state = ConnectionGuardState(
             headerTimeout: limits.headerTimeout,
@@ -203,6 +207,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         self.timer?.cancel()
         self.timer = nil
         self.context = nil
+        self.onRefusal = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -212,7 +217,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         let count = buffer.readableBytes
         let sawLineEnd = self.state.needsLineEndScan && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
         if self.state.requestLineOverflows(adding: count, sawLineEnd: sawLineEnd) {
-            self.reject("414 URI Too Long", context: context)
+            self.reject(414, "URI Too Long", context: context)
             return
         }
         // The parser runs synchronously inside this call; a head it completes moves the
@@ -222,9 +227,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .withinLimits:
             break
         case .requestLineTooLong:
-            self.reject("414 URI Too Long", context: context)
+            self.reject(414, "URI Too Long", context: context)
         case .headTooLarge:
-            self.reject("431 Request Header Fields Too Large", context: context)
+            self.reject(431, "Request Header Fields Too Large", context: context)
         }
     }
 
@@ -281,17 +286,19 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
                 context.close(promise: nil)
             }
         case .requestTimeout:
-            self.reject("408 Request Timeout", context: context)
+            self.reject(408, "Request Timeout", context: context)
         }
     }
 
     /// Written below the HTTP encoder: the parser is mid-message, so a complete,
     /// self-contained response followed by a close is the only safe thing to send.
-    private func reject(_ statusLine: String, context: ChannelHandlerContext) {
+    private func reject(_ status: Int, _ reason: String, context: ChannelHandlerContext) {
         guard context.channel.isActive, !self.rejected else { return }
         self.rejected = true
         self.deadline = nil
+        let statusLine = "\(status) \(reason)"
         let body = statusLine + "\n"
+        self.onRefusal?(status, body.utf8.count)
         let response = "HTTP/1.1 \(statusLine)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         let buffer = context.channel.allocator.buffer(string: response)
         context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in

@@ -37,7 +37,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     var keepAlive = true
     var isHead = false
     /// The request being answered, kept for the access log line.
-    var current: (head: HTTPRequestHead, startedAt: ContinuousClock.Instant, host: String)?
+    /// No head for input that never became a request (logged with "-").
+    var current: (head: HTTPRequestHead?, startedAt: ContinuousClock.Instant, host: String)?
     var remoteAddress = "-"
     private var accessLog: AccessLog?
     /// The connection is TLS: `redirect_http` does not apply, and the host's HSTS value does.
@@ -128,7 +129,24 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         self.isHead = false
+        self.beginUnparsedExchange()
         self.sendError(Self.status(for: error), route: nil, context: context)
+    }
+
+    /// Input the connection refused before it became a request (the guard's 408, 414, 431):
+    /// logged and counted like any answer.
+    func refusedInput(status: Int, bodyBytes: Int) {
+        self.beginUnparsedExchange()
+        self.logAccess(status: status, bodyBytes: Int64(bodyBytes))
+    }
+
+    /// An answer to bytes that never made a whole request head still gets its access-log line
+    /// and its count, with "-" for the request and the host.
+    private func beginUnparsedExchange() {
+        guard self.current == nil else { return }
+        self.current = (nil, .now, "-")
+        self.accessLog = self.generation.accessLog
+        self.routePrefix = "-"
     }
 
     static func status(for error: Error) -> HTTPResponseStatus {
@@ -384,7 +402,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         status: Int, headers: [(String, String)], serializedHeaders: ByteBuffer? = nil, body: StaticBody, route: PathRoute?,
         context: ChannelHandlerContext
     ) {
-        let version = self.current?.head.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
+        let version = self.current?.head?.version == .http1_0 ? HTTPVersion.http1_0 : HTTPVersion.http1_1
         if let http1 = self.http1 {
             let connection = !self.keepAlive ? "close" : version == .http1_0 ? "keep-alive" : nil
             http1.writeHead(
@@ -489,14 +507,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             remoteAddress: self.remoteAddress,
             startedAt: startedAt,
             wallClock: Date(),
-            method: head.method.rawValue,
-            uri: head.uri,
-            version: "HTTP/\(head.version.major).\(head.version.minor)",
+            method: head?.method.rawValue ?? "-",
+            uri: head?.uri ?? "-",
+            version: head.map { "HTTP/\($0.version.major).\($0.version.minor)" } ?? "-",
             host: host,
             status: status,
             bodyBytes: bodyBytes,
-            referer: head.headers.first(name: "referer"),
-            userAgent: head.headers.first(name: "user-agent")
+            referer: head?.headers.first(name: "referer"),
+            userAgent: head?.headers.first(name: "user-agent")
         ))
     }
 

@@ -238,6 +238,9 @@ enum HTTP1Pipeline {
         let requestHandler = HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, http1: codec, isSecure: isSecure)
         try sync.addHandler(requestHandler)
         codec.requestHandler = requestHandler
+        connectionGuard.onRefusal = { [unowned requestHandler] status, bodyBytes in
+            requestHandler.refusedInput(status: status, bodyBytes: bodyBytes)
+        }
     }
 }
 

@@ -56,12 +56,18 @@ struct OperationsTests {
         let berth = try SiteFixture.start()
         _ = try berth.request("/digits.txt", host: "alpha.test", headers: ["User-Agent": "probe/1.0", "Referer": "http://r.test/"])
         _ = try berth.request("/missing\"quote", host: "beta.test")
-        let log = try waitForFile(berth.directory.appendingPathComponent("access.log"), lines: 2)
+        // Input that never became a request is logged too: refused by the parser (505) and by
+        // the connection guard before a line end arrived (414).
+        #expect(try berth.raw("GET / HTTP/2.0\r\nHost: beta.test\r\n\r\n").status == 505)
+        #expect(try berth.raw("GET /" + String(repeating: "a", count: 100_000)).status == 414)
+        let log = try waitForFile(berth.directory.appendingPathComponent("access.log"), lines: 4)
         let lines = log.split(separator: "\n")
         // Connections run on several threads: lines are complete but not ordered.
         #expect(lines.allSatisfy { $0.hasPrefix("127.0.0.1 - - [") })
         #expect(lines.contains { $0.contains("\"GET /digits.txt HTTP/1.1\" 200 1000 \"http://r.test/\" \"probe/1.0\" alpha.test") })
         #expect(lines.contains { $0.contains("\"GET /missing\\\"quote HTTP/1.1\" 404 ") })
+        #expect(lines.contains { $0.contains("] \"-\" 505 ") && $0.hasSuffix("\"-\" \"-\" -") })
+        #expect(lines.contains { $0.contains("] \"-\" 414 ") })
     }
 
     @Test func jsonAccessLog() throws {

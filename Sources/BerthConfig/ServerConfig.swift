@@ -10,6 +10,7 @@ internal import Yams
 /// group: www-data               # default: the user's primary group
 /// pid_file: /run/berth.pid      # default berth.pid next to this file; off: none
 /// admin: { port: 9090 }         # /metrics and /health; off unless given; see AdminConfig
+/// drain_timeout: 10s            # how long a stop or reload waits for in-flight responses
 /// limits: { body_bytes: 10MiB } # see Limits
 /// logs: { access: "-" }         # see LogConfig
 /// apps: { }                     # see AppConfig
@@ -37,6 +38,9 @@ public struct ServerConfig: Sendable, Equatable {
     public var pidFile: PidFileSetting = .nextToConfig
     /// nil: no admin endpoint.
     public var admin: AdminConfig? = nil
+    /// How long a graceful stop, or an old generation after a reload, lets in-flight responses
+    /// finish before their connections are closed. Zero closes them at once.
+    public var drainTimeout: Duration = .seconds(10)
 
     public init(sourceFile: String, listeners: [ListenerConfig], workers: Int = 1, threads: Int? = nil,
                 limits: Limits = Limits(), logs: LogConfig = LogConfig(),
@@ -74,7 +78,7 @@ public struct ServerConfig: Sendable, Equatable {
 
 extension ConfigReader {
     static let topLevelKeys = ["listen", "workers", "threads", "user", "group", "pid_file", "admin",
-                               "limits", "logs", "apps", "hosts"]
+                               "drain_timeout", "limits", "logs", "apps", "hosts"]
 
     func readServer(_ root: Node, sourceFile: String) -> ServerConfig {
         var config = ServerConfig(sourceFile: sourceFile, listeners: [], hosts: [])
@@ -98,6 +102,7 @@ extension ConfigReader {
         }
         if let pidFile = fields["pid_file"] { config.pidFile = readPidFile(pidFile) ?? config.pidFile }
         if let admin = fields["admin"] { config.admin = readAdmin(admin, listeners: config.listeners) }
+        if let drain = fields["drain_timeout"] { config.drainTimeout = duration(drain, allowZero: true) ?? config.drainTimeout }
         if let limits = fields["limits"] { config.limits = readLimits(limits) }
         if let logs = fields["logs"] { config.logs = readLogs(logs) }
         if let apps = fields["apps"] {

@@ -94,8 +94,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
 
-    @Option(help: "How long a graceful stop, or an old generation after a reload, waits for in-flight responses (seconds).")
-    var drainTimeout: Int = 10
+    @Option(help: "How long a graceful stop, or an old generation after a reload, waits for in-flight responses (seconds); overrides drain_timeout in the file (default 10s).")
+    var drainTimeout: Int?
 
     func run() async throws {
         let (config, text) = try self.options.loadWithText()
@@ -122,7 +122,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             throw ExitCode(1)
         }
-        let master = Master(configFile: self.options.config, drainTimeout: self.drainTimeout, logger: logger, sink: sink)
+        let master = Master(configFile: self.options.config, drainTimeoutOverride: self.drainTimeout.map { .seconds($0) }, logger: logger, sink: sink)
         let status = await master.run(plan)
         if status != 0 { throw ExitCode(status) }
     }

@@ -116,7 +116,7 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop",
         abstract: "Stop the running server gracefully (like SIGTERM) and wait until it has exited.",
-        discussion: "In-flight responses finish first, within the server's --drain-timeout; --now skips that (SIGQUIT)."
+        discussion: "In-flight responses finish first, within drain_timeout (or the server's --drain-timeout); --now skips that (SIGQUIT)."
     )
 
     @OptionGroup var options: MasterOptions

@@ -21,9 +21,19 @@ final class Master: @unchecked Sendable {
     /// How long a reload waits for the old workers to say they stopped accepting.
     static let handoverTimeout: Double = 5
 
+    /// The drain timeout a generation's workers were given.
+    func drainSeconds(_ generation: Generation) -> Double {
+        Self.seconds(self.drainTimeoutOverride ?? generation.plan.config.drainTimeout)
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     let queue = DispatchQueue(label: "berth.master")
     let configFile: String
-    let drainTimeout: Int
+    /// `--drain-timeout`, which wins over the file's `drain_timeout`.
+    let drainTimeoutOverride: Duration?
     let logger: Logger
     let sink: ErrorLogSink
 
@@ -53,9 +63,9 @@ final class Master: @unchecked Sendable {
         let metadata: Logger.Metadata
     }
 
-    init(configFile: String, drainTimeout: Int, logger: Logger, sink: ErrorLogSink) {
+    init(configFile: String, drainTimeoutOverride: Duration?, logger: Logger, sink: ErrorLogSink) {
         self.configFile = configFile
-        self.drainTimeout = drainTimeout
+        self.drainTimeoutOverride = drainTimeoutOverride
         self.logger = logger
         self.sink = sink
     }
@@ -144,7 +154,7 @@ final class Master: @unchecked Sendable {
         let plan = generation.plan
         let brief = WorkerBrief(
             generation: generation.number, slot: slot, configFile: plan.file, configText: plan.text,
-            appLibraries: plan.appLibraries, drainTimeoutSeconds: self.drainTimeout, reportsMetrics: plan.config.admin != nil)
+            appLibraries: plan.appLibraries, drainTimeoutSeconds: self.drainSeconds(generation), reportsMetrics: plan.config.admin != nil)
         if let json = try? JSONEncoder().encode(brief) {
             // A worker that died first makes this fail with EPIPE; its exit is handled below.
             Descriptor.writeAll(launched.control, Array(json) + [UInt8(ascii: "\n")])
@@ -312,7 +322,8 @@ final class Master: @unchecked Sendable {
             worker.stopRequested = true
             kill(worker.pid, mode == .graceful ? SIGTERM : SIGQUIT)
         }
-        self.killLater(workers, after: (mode == .graceful ? Double(self.drainTimeout) : 0) + Self.killGrace)
+        let drain = self.current.map(self.drainSeconds) ?? self.drainTimeoutOverride.map(Self.seconds) ?? 10
+        self.killLater(workers, after: (mode == .graceful ? drain : 0) + Self.killGrace)
         if workers.isEmpty { self.finish() }
     }
 

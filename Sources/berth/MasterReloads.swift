@@ -76,7 +76,7 @@ extension Master {
             worker.stopRequested = true
             kill(worker.pid, SIGTERM)
         }
-        self.killLater(generation.liveWorkers, after: Double(self.drainTimeout) + Self.killGrace)
+        self.killLater(generation.liveWorkers, after: self.drainSeconds(generation) + Self.killGrace)
         self.forgetIfEmpty(generation)
     }
 
@@ -100,7 +100,7 @@ extension Master {
             worker.stopRequested = true
             kill(worker.pid, SIGTERM)
         }
-        self.killLater(generation.liveWorkers, after: Double(self.drainTimeout) + Self.killGrace)
+        self.killLater(generation.liveWorkers, after: self.drainSeconds(generation) + Self.killGrace)
         for socket in generation.fresh where !self.sockets.contains(where: { $0 === socket }) { socket.close() }
         self.forgetIfEmpty(generation)
         guard let current = self.current else {

@@ -69,7 +69,7 @@ struct WorkerCommand: AsyncParsableCommand {
         guard let running = server.value else { return }
         await running.stopAccepting()
         status.send(.draining)
-        await running.stop(drainTimeout: .seconds(brief.drainTimeoutSeconds))
+        await running.stop(drainTimeout: .milliseconds(Int64(brief.drainTimeoutSeconds * 1000)))
         await AppLoading.stop(apps)
         if brief.reportsMetrics {
             status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0)))

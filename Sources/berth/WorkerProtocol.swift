@@ -15,7 +15,7 @@ struct WorkerBrief: Codable {
     var configText: String
     /// App name → the library the master built and probed.
     var appLibraries: [String: String]
-    var drainTimeoutSeconds: Int
+    var drainTimeoutSeconds: Double
     /// Send request counters to the master every second (the admin endpoint is on).
     var reportsMetrics: Bool
 }

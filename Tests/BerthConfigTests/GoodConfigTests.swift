@@ -26,6 +26,7 @@ import Testing
         #expect(config == expected)
         #expect(config.workers == 1)
         #expect(config.threads == nil)
+        #expect(config.drainTimeout == .seconds(10))
         #expect(config.limits == Limits())
         #expect(config.limits.headerBytes == 16 * 1024 && config.limits.bodyBytes == 10 * 1024 * 1024)
         #expect(config.limits.idleTimeout == .seconds(60) && config.limits.maxConnections == 10_000)
@@ -170,6 +171,23 @@ import Testing
             location: site.location(42, 3))
         #expect(config.hosts == [localhost, shop, old, api])
         #expect(config.warnings.isEmpty)
+    }
+
+    @Test func drainTimeoutIsADuration() throws {
+        let site = try TemporarySite()
+        try site.directories("public")
+        let config = try site.load("""
+            listen: [{ port: 0 }]
+            drain_timeout: 1m30s
+            hosts: { a.test: { default: true, static: public } }
+            """)
+        #expect(config.drainTimeout == .seconds(90))
+        let immediate = try site.load("""
+            listen: [{ port: 0 }]
+            drain_timeout: 0s
+            hosts: { a.test: { default: true, static: public } }
+            """)
+        #expect(immediate.drainTimeout == .zero)
     }
 
     @Test func anchorsAndMergeKeysShareHostSettings() throws {

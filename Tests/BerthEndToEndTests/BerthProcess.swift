@@ -24,8 +24,12 @@ final class BerthProcess: @unchecked Sendable {
 
     /// Writes `yaml` into a fresh temporary folder (with the given extra files) and starts
     /// `berth run` on it.
-    /// `startTimeout` covers building apps on a first start.
-    init(yaml: String, files: [String: String] = [:], startTimeout: TimeInterval = 60, prepare: (URL) throws -> Void = { _ in }) throws {
+    /// `startTimeout` covers building apps on a first start. `arguments` go after
+    /// `run --config FILE`.
+    init(
+        yaml: String, files: [String: String] = [:], arguments: [String] = ["--drain-timeout", "5"], startTimeout: TimeInterval = 60,
+        prepare: (URL) throws -> Void = { _ in }
+    ) throws {
         let directory = try TemporaryDirectory.make()
         for (path, contents) in files {
             let url = directory.appendingPathComponent(path)
@@ -40,7 +44,7 @@ final class BerthProcess: @unchecked Sendable {
 
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["run", "--config", configURL.path, "--drain-timeout", "5"]
+        process.arguments = ["run", "--config", configURL.path] + arguments
         process.currentDirectoryURL = directory
         let stderrPipe = Pipe()
         process.standardError = stderrPipe

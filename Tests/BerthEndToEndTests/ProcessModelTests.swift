@@ -197,6 +197,29 @@ struct ProcessModelTests {
         #expect(berth.stop() == 0)
     }
 
+    /// `drain_timeout` in the file bounds how long a stop waits for in-flight responses.
+    @Test func drainTimeoutFromTheFileBoundsAStop() throws {
+        let root = repositoryRoot.path
+        let berth = try BerthProcess(
+            yaml: """
+                listen: [{ address: 127.0.0.1, port: 0 }]
+                drain_timeout: 500ms
+                logs: { error: stderr }
+                apps:
+                  misbehaving: { package: \(root)/Tests/Fixtures/apps/misbehaving, product: MisbehavingApp, timeout: 60s }
+                hosts:
+                  odd.test: { default: true, app: misbehaving }
+                """,
+            arguments: [], startTimeout: 900)
+        let waiting = try RawConnection(port: berth.port)
+        try waiting.send("GET /api/wait HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+        #expect(berth.waitForLog(containing: "app is waiting") != nil)
+        let started = Date()
+        #expect(berth.stop() == 0)
+        // The app would wait 20 s and the default drain is 10 s: the file's 0.5 s decided.
+        #expect(Date().timeIntervalSince(started) < 5, "\(berth.errorLog)")
+    }
+
     // MARK: - Crashes
 
     @Test func crashingWorkersAreReplacedWhileStaticSitesKeepServing() throws {

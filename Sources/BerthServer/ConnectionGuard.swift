@@ -181,9 +181,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
             headerTimeout: limits.headerTimeout,
             bodyTimeout: limits.bodyTimeout,
             idleTimeout: limits.idleTimeout,
-            // The request line carries method and version besides the target.
-            maxRequestLineBytes: limits.uriBytes + 64,
-            maxHeadBytes: limits.uriBytes + limits.headerBytes + 1024
+            maxRequestLineBytes: limits.maxRequestLineBytes,
+            maxHeadBytes: limits.maxHeadBytes
         )
     }
 

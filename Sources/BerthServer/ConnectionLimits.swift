@@ -12,6 +12,11 @@ struct ConnectionLimits: Sendable {
     var idleTimeout: TimeAmount
     var maxConnections: Int
 
+    /// A request line may be this long: the target plus method and version.
+    var maxRequestLineBytes: Int { self.uriBytes + 64 }
+    /// A whole request head may be this long, request line and fields together.
+    var maxHeadBytes: Int { self.uriBytes + self.headerBytes + 1024 }
+
     init(_ limits: Limits) {
         self.headerBytes = limits.headerBytes
         self.headerCount = limits.headerCount

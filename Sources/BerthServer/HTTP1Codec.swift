@@ -52,7 +52,7 @@ final class HTTP1Codec: ChannelDuplexHandler, RemovableChannelHandler {
     private var commonFieldsSecond = -1
 
     init(limits: ConnectionLimits, serverName: String) {
-        self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxURIBytes: limits.uriBytes)
+        self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxHeadBytes: limits.maxHeadBytes)
         self.serverName = serverName
     }
 

@@ -37,10 +37,10 @@ struct HTTP1RequestParser {
     let maxHeadBytes: Int
     private var state = State.head
 
-    init(maxHeaderBytes: Int, maxHeaderCount: Int, maxURIBytes: Int) {
+    init(maxHeaderBytes: Int, maxHeaderCount: Int, maxHeadBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
-        self.maxHeadBytes = maxURIBytes + maxHeaderBytes + 1024
+        self.maxHeadBytes = maxHeadBytes
     }
 
     /// Between requests: no part of one has been returned yet.

@@ -13,7 +13,7 @@ struct HTTP1RequestParserTests {
     }
 
     static func parser() -> HTTP1RequestParser {
-        HTTP1RequestParser(maxHeaderBytes: 256, maxHeaderCount: 4, maxURIBytes: 64)
+        HTTP1RequestParser(maxHeaderBytes: 256, maxHeaderCount: 4, maxHeadBytes: 64 + 256 + 1024)
     }
 
     /// Feeds `chunks` one after the other, as reads from a socket would arrive, and returns

@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-master", targets: ["berth-master"]),
+        .executable(name: "berth-worker", targets: ["berth-worker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -18,10 +20,13 @@ let package = Package(
         .package(path: "Sources/BerthApp"),
     ],
     targets: [
-        // The virtual-host file: YAML in, validated plain values out (no NIO).
+        // What the virtual-host file says, as validated plain values: no YAML, no NIO, no
+        // Foundation (workers carry it, and each library a process loads costs resident memory).
+        .target(name: "BerthConfig"),
+        // Reading the virtual-host file: YAML in, BerthConfig values out, every error at once.
         .target(
-            name: "BerthConfig",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            name: "BerthConfigFile",
+            dependencies: ["BerthConfig", .product(name: "Yams", package: "Yams")]
         ),
         // Linux calls Swift cannot import directly (openat2).
         .target(name: "CBerthSystem"),
@@ -32,19 +37,27 @@ let package = Package(
             dependencies: ["CBerthSystem", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: requestPathSettings
         ),
-        // Loading app libraries: file checks, a probe in a child process, dlopen, ABI stamp,
-        // identity of the API copy. Knows no HTTP parsing.
+        // Readying app libraries for workers: building packages, file checks, a probe in a
+        // child process. Links no app API, so the master can use it. Knows no HTTP parsing.
+        .target(name: "BerthPlugins", dependencies: ["CBerthSystem"]),
+        // Opening app libraries in a worker (and in the probe child): dlopen, ABI stamp,
+        // identity of the API copy.
         .target(
-            name: "BerthPlugins",
-            dependencies: ["CBerthSystem", .product(name: "BerthApp", package: "BerthApp")]
+            name: "BerthAppLoader",
+            dependencies: ["BerthPlugins", .product(name: "BerthApp", package: "BerthApp")]
         ),
+        // Request counters as workers report them and the master sums and serves them.
+        .target(name: "BerthMetrics"),
         // Sockets, TLS with SNI, HTTP/1.1 and HTTP/2 (ALPN), host and path routing, limits, timeouts, access log.
         .target(
             name: "BerthServer",
             dependencies: [
                 "BerthConfig",
+                "BerthMetrics",
+                "BerthProcess",
+                "CBerthSystem",
                 "BerthStatic",
-                "BerthPlugins",
+                "BerthAppLoader",
                 .product(name: "BerthApp", package: "BerthApp"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -57,28 +70,74 @@ let package = Package(
             ],
             swiftSettings: requestPathSettings
         ),
+        // What berth's processes share: the brief and reports on the master's pipes to its
+        // workers, the error log, signals, threads for blocking work, switching accounts.
+        .target(
+            name: "BerthProcess",
+            dependencies: [
+                "BerthConfig",
+                "BerthMetrics",
+                "CBerthSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // One worker process: serves on the listeners it inherits and runs the apps in-process.
+        // It links the Swift runtime dynamically (apps share it) and no Foundation beyond
+        // FoundationEssentials, so each worker maps only what serving needs.
         .executableTarget(
-            name: "berth",
+            name: "berth-worker",
             dependencies: [
                 "BerthConfig",
                 "BerthServer",
                 "BerthPlugins",
-                "CBerthSystem",
+                "BerthAppLoader",
+                "BerthProcess",
                 .product(name: "BerthApp", package: "BerthApp"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            linkerSettings: [.unsafeFlags(packedRelocations, .when(platforms: [.linux]))]
+        ),
+        // The command line and the master. It never loads an app, so it carries its own copy of
+        // the Swift runtime (static linking): a master maps only the pages it uses instead of
+        // every shared library whole. It links no YAML reader and no Foundation beyond
+        // FoundationEssentials; `berth` reads the file for it. Its workers are `berth-worker`.
+        // All three are installed side by side.
+        .executableTarget(
+            name: "berth-master",
+            dependencies: [
+                "BerthConfig",
+                "BerthMetrics",
+                "BerthPlugins",
+                "BerthProcess",
+                "CBerthSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            linkerSettings: [.unsafeFlags(staticRuntime, .when(platforms: [.linux]))]
         ),
-        .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig"], resources: [.copy("Fixtures")]),
+        // `berth`, the command people run: it becomes `berth-master` (exec), and reads the
+        // virtual-host file for it in a child. It exists so that `swift run berth` builds all
+        // three binaries: an executable that depends on another links that one's modules too,
+        // which the master must not (they bring the shared runtime, YAML and Foundation).
+        .executableTarget(
+            name: "berth",
+            dependencies: ["berth-master", "berth-worker", "BerthConfig", "BerthConfigFile", "BerthProcess"]
+        ),
+        .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig", "BerthConfigFile"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic"]),
+        .testTarget(name: "BerthProcessTests", dependencies: ["BerthProcess", "BerthConfig", "BerthConfigFile"]),
         .testTarget(
             name: "BerthPluginsTests",
-            dependencies: ["BerthPlugins", .product(name: "BerthApp", package: "BerthApp")]
+            dependencies: ["BerthPlugins", "BerthAppLoader", .product(name: "BerthApp", package: "BerthApp")]
         ),
         .testTarget(
             name: "BerthServerTests",
             dependencies: [
                 "BerthServer",
+                "BerthConfigFile",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -95,4 +154,20 @@ let package = Package(
 /// tests run, keep them, so an overlapping access still fails a test.
 var requestPathSettings: [SwiftSetting] {
     [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+}
+
+/// Relative relocations packed (DT_RELR, glibc 2.36+): a position-independent executable's
+/// table of them is read once at start and would otherwise stay resident, 24 bytes for every
+/// pointer in its data (2 MiB in the master). gold cannot write them; lld, which the Swift
+/// toolchain ships, can.
+var packedRelocations: [String] {
+    ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"]
+}
+
+/// The master's static Swift runtime and FoundationEssentials. Modules compiled against the
+/// shared runtime name only `FoundationEssentials` for the linker; its static archive needs
+/// the rest named.
+var staticRuntime: [String] {
+    packedRelocations + ["-static-stdlib", "-lFoundationEssentials", "-l_FoundationCShims", "-l_FoundationCollections",
+     "-lswiftSynchronization", "-lswiftDispatch", "-ldispatch", "-lBlocksRuntime", "-lstdc++", "-lm"]
 }

@@ -6,7 +6,7 @@
 public enum ByteSize {
     /// The number of bytes, or nil for text that is not a size (or does not fit in an `Int`).
     public static func parse(_ text: String) -> Int? {
-        let trimmed = text.trimmingSpaces()
+        let trimmed = String(text.trimmingSpaces())
         guard let split = trimmed.firstIndex(where: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
         else { return scaled(trimmed, by: 1) }
         let number = String(trimmed[..<split])
@@ -77,10 +77,11 @@ extension Int {
 }
 
 extension StringProtocol {
-    func trimmingSpaces() -> String {
+    /// Without leading and trailing spaces and tabs (the blanks HTTP and YAML allow).
+    package func trimmingSpaces() -> Substring {
         var view = Substring(self)
         while let first = view.first, first == " " || first == "\t" { view = view.dropFirst() }
         while let last = view.last, last == " " || last == "\t" { view = view.dropLast() }
-        return String(view)
+        return view
     }
 }

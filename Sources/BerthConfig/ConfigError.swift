@@ -1,6 +1,6 @@
 /// A place in the virtual-host file, 1-based like compilers print it, so that editors and
 /// terminals can jump straight to `file:line:column`.
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
+public struct SourceLocation: Sendable, Hashable, CustomStringConvertible, Codable {
     public var file: String
     public var line: Int
     public var column: Int
@@ -16,7 +16,7 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
 /// One finding about the virtual-host file. Every message says what was expected, so the
 /// user knows what to write instead, not only what is wrong.
-public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible, Codable {
     public var location: SourceLocation
     public var message: String
 
@@ -34,7 +34,7 @@ public typealias ConfigWarning = ConfigError
 
 /// Every error found in one pass over the file. Loading never stops at the first problem:
 /// fixing a config one error per restart is the experience this type exists to avoid.
-public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
+public struct ConfigErrors: Error, Sendable, Codable, CustomStringConvertible {
     /// Sorted by line, then column.
     public var errors: [ConfigError]
     /// Non-fatal findings of the same pass, so `berth check` can show them next to the errors.
@@ -50,7 +50,7 @@ public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
         ConfigErrors.sorted(errors).map(\.description).joined(separator: "\n")
     }
 
-    static func sorted(_ findings: [ConfigError]) -> [ConfigError] {
+    package static func sorted(_ findings: [ConfigError]) -> [ConfigError] {
         // Enumerated so that findings at the same place keep the order they were found in.
         findings.enumerated().sorted { lhs, rhs in
             let l = lhs.element.location, r = rhs.element.location

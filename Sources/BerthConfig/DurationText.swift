@@ -4,7 +4,7 @@
 public enum DurationText {
     /// The duration, or nil for text that is not one (negative values included).
     public static func parse(_ text: String) -> Duration? {
-        let trimmed = text.trimmingSpaces()
+        let trimmed = String(text.trimmingSpaces())
         if let plain = DecimalText(trimmed) {
             return nanoseconds(plain, unit: unitNanoseconds["s"]!).map(Duration.nanoseconds)
         }
@@ -52,5 +52,5 @@ public enum DurationText {
 
 extension Duration {
     /// Whole seconds, rounded down; what `Cache-Control: max-age` wants.
-    var wholeSeconds: Int64 { components.seconds }
+    package var wholeSeconds: Int64 { components.seconds }
 }

@@ -1,5 +1,3 @@
-internal import Yams
-
 /// Request limits and timeouts: the top-level `limits:` mapping. They are on by default, since a
 /// server exposed to the internet without them can be held open or exhausted by anyone.
 ///
@@ -14,7 +12,7 @@ internal import Yams
 ///   idle_timeout: 60s          # keep-alive wait for the next request
 ///   max_connections: 10000     # open connections per worker
 /// ```
-public struct Limits: Sendable, Equatable {
+public struct Limits: Sendable, Equatable, Codable {
     public var headerBytes = 16 * 1024
     public var headerCount = 100
     public var uriBytes = 8 * 1024
@@ -25,35 +23,4 @@ public struct Limits: Sendable, Equatable {
     public var maxConnections = 10_000
 
     public init() {}
-}
-
-extension ConfigReader {
-    static let limitKeys = [
-        "header_bytes", "header_count", "uri_bytes", "body_bytes",
-        "header_timeout", "body_timeout", "idle_timeout", "max_connections",
-    ]
-
-    func readLimits(_ node: Node) -> Limits {
-        var limits = Limits()
-        guard let fields = fields(of: node, expected: "a mapping of limits", context: "in 'limits'",
-                                  allowed: ConfigReader.limitKeys)
-        else { return limits }
-        for entry in fields.entries {
-            let value = entry.value
-            switch entry.key {
-            case "header_bytes": limits.headerBytes = size(value, minimum: 1) ?? limits.headerBytes
-            case "uri_bytes": limits.uriBytes = size(value, minimum: 1) ?? limits.uriBytes
-            case "body_bytes": limits.bodyBytes = size(value, minimum: 0) ?? limits.bodyBytes
-            case "header_count":
-                limits.headerCount = integer(value, in: 1...Int.max) ?? limits.headerCount
-            case "max_connections":
-                limits.maxConnections = integer(value, in: 1...Int.max) ?? limits.maxConnections
-            case "header_timeout": limits.headerTimeout = duration(value) ?? limits.headerTimeout
-            case "body_timeout": limits.bodyTimeout = duration(value) ?? limits.bodyTimeout
-            case "idle_timeout": limits.idleTimeout = duration(value) ?? limits.idleTimeout
-            default: break
-            }
-        }
-        return limits
-    }
 }

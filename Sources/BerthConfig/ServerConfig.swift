@@ -1,5 +1,3 @@
-internal import Yams
-
 /// The whole virtual-host file, validated: what one generation of workers serves.
 ///
 /// ```yaml
@@ -18,7 +16,7 @@ internal import Yams
 /// ```
 /// Relative paths anywhere in the file are relative to the file's own folder. YAML anchors,
 /// aliases and merge keys (`<<: *defaults`) work everywhere.
-public struct ServerConfig: Sendable, Equatable {
+public struct ServerConfig: Sendable, Equatable, Codable {
     /// The absolute path of the file this was read from.
     public var sourceFile: String
     public var listeners: [ListenerConfig]
@@ -73,73 +71,5 @@ public struct ServerConfig: Sendable, Equatable {
             }
         }
         return best?.host ?? hosts.first(where: \.isDefault)
-    }
-}
-
-extension ConfigReader {
-    static let topLevelKeys = ["listen", "workers", "threads", "user", "group", "pid_file", "admin",
-                               "drain_timeout", "limits", "logs", "apps", "hosts"]
-
-    func readServer(_ root: Node, sourceFile: String) -> ServerConfig {
-        var config = ServerConfig(sourceFile: sourceFile, listeners: [], hosts: [])
-        let context = "at the top level"
-        guard let fields = fields(of: root, expected: "a mapping with 'listen' and 'hosts'",
-                                  context: context, allowed: ConfigReader.topLevelKeys)
-        else { return config }
-        if let listen = required("listen", in: fields, context: context,
-                                 expected: "a list of listeners like [{ port: 8080 }]") {
-            config.listeners = readListeners(listen)
-        }
-        if let workers = fields["workers"] {
-            config.workers = integer(workers, in: 1...1024) ?? config.workers
-        }
-        if let threads = fields["threads"], threads.scalar?.string != "auto" {
-            config.threads = integer(threads, in: 1...1024,
-                                     expected: "'auto' or an integer from 1 to 1024")
-        }
-        if fields.contains("user") || fields.contains("group") {
-            config.runAs = readRunAs(user: fields["user"], group: fields["group"])
-        }
-        if let pidFile = fields["pid_file"] { config.pidFile = readPidFile(pidFile) ?? config.pidFile }
-        if let admin = fields["admin"] { config.admin = readAdmin(admin, listeners: config.listeners) }
-        if let drain = fields["drain_timeout"] { config.drainTimeout = duration(drain, allowZero: true) ?? config.drainTimeout }
-        if let limits = fields["limits"] { config.limits = readLimits(limits) }
-        if let logs = fields["logs"] { config.logs = readLogs(logs) }
-        if let apps = fields["apps"] {
-            (config.apps, declaredApps) = readApps(apps)
-        }
-        if let hosts = required("hosts", in: fields, context: context,
-                                expected: "a mapping of host names to hosts") {
-            config.hosts = readHosts(hosts)
-        }
-        checkTLS(config)
-        for app in config.apps where !referencedApps.contains(app.name) {
-            warning("app '\(app.name)' is not used by any host", at: app.location)
-        }
-        return config
-    }
-
-    /// Certificates come from the hosts (SNI), so a TLS listener with no certificate anywhere
-    /// could never complete a handshake.
-    private func checkTLS(_ config: ServerConfig) {
-        let tlsListeners = config.listeners.filter(\.tls)
-        if hostsWithTLSKey == 0 {
-            for listener in tlsListeners {
-                error("listener is marked tls but no host has a certificate; add "
-                      + "'tls: { certificate: ..., key: ... }' to a host", at: listener.location)
-            }
-        }
-        if tlsListeners.isEmpty && !config.listeners.isEmpty {
-            for host in config.hosts where host.tls != nil {
-                // A redirect to a port nothing listens on would take the site offline.
-                if host.tls!.redirectHTTP {
-                    error("host '\(host.name)' has 'redirect_http: true' but no listener is marked "
-                          + "'tls: true'; add one like '- { port: 8443, tls: true }'", at: host.tls!.location)
-                } else {
-                    warning("host '\(host.name)' has a certificate but no listener is marked 'tls: true'; "
-                            + "it is served over plain HTTP only", at: host.tls!.location)
-                }
-            }
-        }
     }
 }

@@ -1,5 +1,3 @@
-internal import Yams
-
 /// A host's certificate and key, and how the host treats plain HTTP: the `tls:` key of a host.
 /// The server picks the certificate by SNI (RFC 6066 §3) on listeners marked `tls`.
 ///
@@ -12,7 +10,7 @@ internal import Yams
 ///                                # true is "max-age=31536000"; or the header value itself,
 ///                                # e.g. "max-age=63072000; includeSubDomains; preload"
 /// ```
-public struct TLSConfig: Sendable, Equatable {
+public struct TLSConfig: Sendable, Equatable, Codable {
     /// Absolute path of the PEM certificate chain.
     public var certificate: String
     /// Absolute path of the PEM private key.
@@ -39,95 +37,7 @@ public struct TLSConfig: Sendable, Equatable {
 
 /// The oldest TLS version a listener accepts. TLS 1.0 and 1.1 are deprecated (RFC 8996) and
 /// never offered.
-public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
+public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable, Codable {
     case tls12 = "1.2"
     case tls13 = "1.3"
-}
-
-extension ConfigReader {
-    static let tlsKeys = ["certificate", "key", "redirect_http", "hsts"]
-    static let listenerTLSKeys = ["min_version"]
-
-    func readTLS(_ node: Node, host: String) -> TLSConfig? {
-        let context = "in 'tls' of host '\(host)'"
-        guard let fields = fields(of: node, expected: "a mapping with 'certificate' and 'key'",
-                                  context: context, allowed: ConfigReader.tlsKeys)
-        else { return nil }
-        let certificate = required("certificate", in: fields, context: context,
-                                   expected: "the path of a PEM certificate file")
-            .flatMap { file($0, what: "certificate file") }
-        let key = required("key", in: fields, context: context,
-                           expected: "the path of a PEM private key file")
-            .flatMap { file($0, what: "key file") }
-        var valid = true
-        var redirectHTTP = false
-        if let node = fields["redirect_http"] {
-            if let value = bool(node) { redirectHTTP = value } else { valid = false }
-        }
-        var hsts: String?
-        if let node = fields["hsts"] {
-            if let value = readHSTS(node) { hsts = value.isEmpty ? nil : value } else { valid = false }
-        }
-        guard let certificate, let key, valid else { return nil }
-        return TLSConfig(certificate: certificate, key: key, redirectHTTP: redirectHTTP, hsts: hsts,
-                         location: location(node))
-    }
-
-    /// `true`, `false`, or a header value of RFC 6797 §6.1: `max-age=N` with the optional
-    /// `includeSubDomains` and `preload` directives. "" stands for off.
-    private func readHSTS(_ node: Node) -> String? {
-        let expected = "true, false or a header value like \"max-age=31536000; includeSubDomains\""
-        guard let text = scalar(node, expected: expected) else { return nil }
-        switch text {
-        case "true", "True", "TRUE": return TLSConfig.defaultHSTS
-        case "false", "False", "FALSE": return ""
-        default: break
-        }
-        var sawMaxAge = false
-        for directive in text.split(separator: ";") {
-            let trimmed = directive.trimmingSpaces().lowercased()
-            if trimmed.hasPrefix("max-age=") {
-                let value = trimmed.dropFirst("max-age=".count)
-                let digits = value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2
-                    ? value.dropFirst().dropLast() : value
-                guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), !sawMaxAge else {
-                    error("expected \(expected), found \(found(node))", at: node)
-                    return nil
-                }
-                sawMaxAge = true
-            } else if trimmed != "includesubdomains" && trimmed != "preload" {
-                error("expected \(expected), found \(found(node)) (unknown directive '\(directive.trimmingSpaces())')",
-                      at: node)
-                return nil
-            }
-        }
-        guard sawMaxAge else {
-            error("expected \(expected), found \(found(node)) (max-age is required)", at: node)
-            return nil
-        }
-        return text.trimmingSpaces()
-    }
-
-    /// A listener's `tls:` is `true`, `false`, or a mapping of TLS settings (which means true).
-    func readListenerTLS(_ node: Node, into listener: inout ListenerConfig) -> Bool {
-        guard case .mapping = node else {
-            if let value = bool(node) {
-                listener.tls = value
-                return true
-            }
-            return false
-        }
-        let context = "in 'tls' of listener"
-        guard let fields = fields(of: node, expected: "true, false or a mapping like { min_version: \"1.3\" }",
-                                  context: context, allowed: ConfigReader.listenerTLSKeys)
-        else { return false }
-        listener.tls = true
-        if let versionNode = fields["min_version"] {
-            guard let text = choice(versionNode, from: TLSMinimumVersion.allCases.map(\.rawValue)),
-                  let version = TLSMinimumVersion(rawValue: text)
-            else { return false }
-            listener.tlsMinimumVersion = version
-        }
-        return true
-    }
 }

@@ -1,4 +1,9 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Builds an app package with `swift build` when its library is missing or older than its
 /// sources, and hands out a versioned copy of the library.
@@ -64,17 +69,40 @@ public enum AppBuilder {
         return files
     }
 
-    /// The `path:` of each `.package(path: "…")` in a manifest; a plain text match is enough
-    /// since manifests spell local dependencies this one way.
+    /// The `path:` of each `.package(path: "…")` (or `.package(name: "…", path: "…")`) in a
+    /// manifest; a plain text match is enough since manifests spell local dependencies this
+    /// one way. Scanned by hand: a regex would bring the regex engine into the master.
     static func localDependencies(manifest: String) -> [String] {
         guard let text = try? String(contentsOfFile: manifest, encoding: .utf8) else { return [] }
-        let pattern = #/\.package\(\s*(?:name:\s*"[^"]*"\s*,\s*)?path:\s*"([^"]+)"/#
-        return text.matches(of: pattern).map { String($0.output.1) }
+        /// The contents of the string literal `arguments` starts with, and what follows it.
+        func quoted(_ arguments: Substring) -> (value: Substring, rest: Substring)? {
+            guard arguments.first == "\"" else { return nil }
+            let body = arguments.dropFirst()
+            guard let close = body.firstIndex(of: "\"") else { return nil }
+            return (body[..<close], body[body.index(after: close)...])
+        }
+        var paths: [String] = []
+        var rest = Substring(text)
+        while let call = rest.firstRange(of: ".package(") {
+            rest = rest[call.upperBound...]
+            var arguments = rest.drop(while: \.isWhitespace)
+            if arguments.hasPrefix("name:") {
+                guard let name = quoted(arguments.dropFirst(5).drop(while: \.isWhitespace)) else { continue }
+                arguments = name.rest.drop(while: \.isWhitespace)
+                guard arguments.first == "," else { continue }
+                arguments = arguments.dropFirst().drop(while: \.isWhitespace)
+            }
+            guard arguments.hasPrefix("path:"),
+                  let path = quoted(arguments.dropFirst(5).drop(while: \.isWhitespace)), !path.value.isEmpty
+            else { continue }
+            paths.append(String(path.value))
+        }
+        return paths
     }
 
     private static func filesUnder(_ directory: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
-        return walker.compactMap { ($0 as? String).map { directory + "/" + $0 } }
+        guard let paths = try? FileManager.default.subpathsOfDirectory(atPath: directory) else { return [] }
+        return paths.map { directory + "/" + $0 }
     }
 
     private static func modificationTime(_ path: String) -> Int64? {
@@ -131,7 +159,7 @@ public enum AppBuilder {
             do {
                 try contents.write(to: temporary)
                 guard rename(temporary.path, versioned.path) == 0 else {
-                    throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: versioned.path])
+                    throw RenameFailure(target: versioned.path, reason: String(cString: strerror(errno)))
                 }
             } catch {
                 try? manager.removeItem(at: temporary)
@@ -166,4 +194,11 @@ public enum AppBuilder {
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
+}
+
+/// `rename(2)` refused to put a library copy in place.
+struct RenameFailure: Error, CustomStringConvertible {
+    var target: String
+    var reason: String
+    var description: String { "cannot rename a copy to \(self.target): \(self.reason)" }
 }

@@ -16,7 +16,7 @@ public enum AppLibrary {
     ///
     /// - Parameters:
     ///   - probe: the command that runs ``AppProbe/run(libraryPath:)`` in a child process; the
-    ///     library path is appended. berth passes `["/proc/self/exe", "probe-app"]`.
+    ///     library path is appended. berth passes `[".../berth-worker", "probe-app"]`.
     ///   - probeTimeoutSeconds: how long the probe may take before the app is refused.
     ///   - swift: the `swift` executable used to build packages.
     ///   - buildLog: receives `swift build`'s output line by line while it runs.

@@ -1,33 +1,13 @@
-import Foundation
-@_spi(BerthServer) import BerthApp
+import FoundationEssentials
 
 /// Opens an app library in a throwaway process, so that a library that crashes `dlopen`
 /// (truncated, corrupt, built for something else) takes down only that process.
 ///
-/// The child side is ``run(libraryPath:)``, reached through berth's hidden `probe-app`
-/// subcommand: it prints one line, `berth-probe: {json}`, and exits 0 when the app can be
-/// trusted, 1 when it cannot. The server side reads that line and turns it into an
-/// ``AppLoadError`` with advice.
+/// The child side is `run(libraryPath:)` (in BerthAppLoader, which links the app API), reached
+/// through `berth-worker probe-app`: it prints one line, `berth-probe: {json}`, and exits 0
+/// when the app can be trusted, 1 when it cannot. This side reads that line and turns it into
+/// an ``AppLoadError`` with advice; it links no app API, so a master can run it.
 public enum AppProbe {
-    /// The child's work: opens and checks the library, reports on stdout, returns the exit code.
-    public static func run(libraryPath: String) -> Int32 {
-        let report: Report
-        switch AppImage.open(libraryPath, keepLoaded: false) {
-        case .success(let image):
-            report = Report(result: "ok", api: image.stamp.apiVersion, compiler: image.stamp.compiler,
-                            type: String(reflecting: image.appType))
-        case .failure(let refusal):
-            report = Report(refusal)
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let json = (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        // Straight to the descriptor: the process exits right after, and nothing may sit in a buffer.
-        let line = Array((linePrefix + json + "\n").utf8)
-        _ = line.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-        return report.result == "ok" ? 0 : 1
-    }
-
     /// Runs `probe + [libraryPath]` and returns the app's type name, or the reason to refuse it.
     static func verify(app: String, libraryPath: String, probe: [String], timeoutSeconds: Int) throws(AppLoadError) -> String {
         func refuse(_ reason: AppLoadError.Reason) -> AppLoadError {
@@ -65,17 +45,18 @@ public enum AppProbe {
         }
     }
 
-    static let linePrefix = "berth-probe: "
+    package static let linePrefix = "berth-probe: "
 
     /// The line the child prints; plain values only, so any two builds of berth agree on it.
-    struct Report: Codable {
-        var result: String
-        var detail: String?
-        var api: Int?
-        var compiler: String?
-        var type: String?
+    package struct Report: Codable {
+        package var result: String
+        /// What went wrong; for a stamp mismatch, the stamp the probe (the server) accepts.
+        package var detail: String?
+        package var api: Int?
+        package var compiler: String?
+        package var type: String?
 
-        init(result: String, detail: String? = nil, api: Int? = nil, compiler: String? = nil, type: String? = nil) {
+        package init(result: String, detail: String? = nil, api: Int? = nil, compiler: String? = nil, type: String? = nil) {
             self.result = result
             self.detail = detail
             self.api = api
@@ -83,33 +64,20 @@ public enum AppProbe {
             self.type = type
         }
 
-        init(_ refusal: AppImage.Refusal) {
-            switch refusal {
-            case .cannotOpen(let why): self.init(result: "cannot-open", detail: why)
-            case .missingEntry: self.init(result: "missing-entry")
-            case .invalidEntry(let what): self.init(result: "invalid-entry", detail: what)
-            case .stampMismatch(let app): self.init(result: "stamp-mismatch", api: app.apiVersion, compiler: app.compiler)
-            case .notLinkedToAPI: self.init(result: "not-linked")
-            case .ownAPICopy: self.init(result: "own-api-copy")
-            case .notAnApp: self.init(result: "not-an-app")
-            }
-        }
-
         /// The refusal this report describes, or nil for "ok" and unknown results.
         var reason: AppLoadError.Reason? {
-            let refusal: AppImage.Refusal
             switch result {
-            case "cannot-open": refusal = .cannotOpen(detail ?? "")
-            case "missing-entry": refusal = .missingEntry
-            case "invalid-entry": refusal = .invalidEntry(detail ?? "")
+            case "cannot-open": return .cannotOpen(detail ?? "")
+            case "missing-entry": return .missingEntry
+            case "invalid-entry": return .invalidEntry(detail ?? "")
             case "stamp-mismatch":
-                refusal = .stampMismatch(app: AppStamp(apiVersion: api ?? 0, compiler: compiler ?? "unknown"))
-            case "not-linked": refusal = .notLinkedToAPI
-            case "own-api-copy": refusal = .ownAPICopy
-            case "not-an-app": refusal = .notAnApp
+                return .stampMismatch(app: "BerthApp API \(api ?? 0) with Swift \(compiler ?? "unknown")",
+                                      server: detail ?? "unknown")
+            case "not-linked": return .notLinkedToAPI
+            case "own-api-copy": return .ownAPICopy
+            case "not-an-app": return .notAnApp
             default: return nil
             }
-            return refusal.reason
         }
     }
 }

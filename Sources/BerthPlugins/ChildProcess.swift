@@ -11,9 +11,9 @@ import Musl
 /// safe there. The child gets no descriptor of the server's but its own stdout and stderr (both
 /// one pipe), `/dev/null` as stdin, and default signal dispositions, since the server ignores
 /// SIGPIPE and a probe or build should not inherit that.
-enum ChildProcess {
+package enum ChildProcess {
     /// How the child ended.
-    enum Termination: Equatable, CustomStringConvertible {
+    package enum Termination: Equatable, CustomStringConvertible {
         /// It exited with this status.
         case exited(Int32)
         /// A signal killed it.
@@ -21,7 +21,7 @@ enum ChildProcess {
         /// It ran longer than allowed and was killed.
         case timedOut
 
-        var description: String {
+        package var description: String {
             switch self {
             case .exited(let status): return "exit status \(status)"
             case .signaled(let signal): return "killed by signal \(signal)"
@@ -30,14 +30,14 @@ enum ChildProcess {
         }
     }
 
-    struct SpawnError: Error {
-        let message: String
+    package struct SpawnError: Error {
+        package let message: String
     }
 
     /// Runs `arguments` (the first is the program; without a `/` it is looked up in PATH)
     /// with the server's environment plus `environment`, handing each chunk of output to
     /// `onOutput`, and waits for it to end.
-    static func run(
+    package static func run(
         _ arguments: [String],
         environment: [String: String] = [:],
         timeoutSeconds: Int? = nil,

@@ -8,9 +8,9 @@ import Musl
 /// only. A truncated library would crash `dlopen` itself; this catches the common cases (an
 /// interrupted copy, a text file, another architecture) cheaply, before the probe process
 /// catches the rest.
-enum LibraryFileCheck {
+package enum LibraryFileCheck {
     /// The reason the file cannot be a library here, or nil when its headers are sound.
-    static func problem(at path: String) -> AppLoadError.Reason? {
+    package static func problem(at path: String) -> AppLoadError.Reason? {
         var info = stat()
         guard stat(path, &info) == 0 else {
             return errno == ENOENT || errno == ENOTDIR ? .missing : .unreadable(Self.errorText())
@@ -28,7 +28,7 @@ enum LibraryFileCheck {
     }
 
     /// The same check on any byte source, so it is testable without files.
-    static func problem(reading read: (_ offset: Int, _ count: Int) -> [UInt8]?, size: Int) -> AppLoadError.Reason? {
+    package static func problem(reading read: (_ offset: Int, _ count: Int) -> [UInt8]?, size: Int) -> AppLoadError.Reason? {
         guard size >= 4, let magic = read(0, 4), magic == [0x7F, 0x45, 0x4C, 0x46] else { return .notELF }
         guard size <= maximumSize else {
             return .truncated("\(size) bytes, more than any app library should be")

@@ -1,5 +1,10 @@
 import BerthConfig
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 
 /// One line of the access log, filled in as a request is answered.
@@ -104,7 +109,7 @@ final class AccessLog: Sendable {
             ("bytes", String(r.bodyBytes)),
             ("referer", r.referer.map(jsonString) ?? "null"),
             ("user_agent", r.userAgent.map(jsonString) ?? "null"),
-            ("duration_ms", String(format: "%.3f", millis)),
+            ("duration_ms", Self.threeDecimals(millis)),
         ]
         return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
     }
@@ -119,7 +124,7 @@ final class AccessLog: Sendable {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\x%02X", scalar.value)
+                out += "\\x" + Self.hex(scalar.value, digits: 2)
             default: out.unicodeScalars.append(scalar)
             }
         }
@@ -133,11 +138,25 @@ final class AccessLog: Sendable {
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
             case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                out += String(format: "\\u%04X", scalar.value)
+                out += "\\u" + Self.hex(scalar.value, digits: 4)
             default: out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""
+    }
+
+    /// `value` in upper-case hexadecimal, zero-padded to `digits`.
+    private static func hex(_ value: UInt32, digits: Int) -> String {
+        let text = String(value, radix: 16, uppercase: true)
+        return String(repeating: "0", count: max(0, digits - text.count)) + text
+    }
+
+    /// `12.345`: milliseconds to the microsecond, as `%.3f` writes them.
+    static func threeDecimals(_ value: Double) -> String {
+        let thousandths = Int((value * 1000).rounded())
+        let fraction = String(abs(thousandths) % 1000)
+        let sign = thousandths < 0 ? "-" : ""
+        return "\(sign)\(abs(thousandths) / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 }
 

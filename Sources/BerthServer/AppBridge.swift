@@ -1,5 +1,5 @@
 @_spi(BerthServer) import BerthApp
-@_spi(BerthServer) import BerthPlugins
+@_spi(BerthServer) import BerthAppLoader
 import BerthStatic
 import Logging
 import NIOCore

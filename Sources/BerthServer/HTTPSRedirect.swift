@@ -49,7 +49,7 @@ struct HTTPSRedirect: Sendable {
     /// `/a?b`, absolute-form `http://h/a?b` gives `/a?b`, asterisk-form gives `/`.
     static func pathAndQuery(of uri: String) -> String {
         if uri.hasPrefix("/") { return uri }
-        guard let scheme = uri.range(of: "://") else { return "/" }
+        guard let scheme = uri.firstRange(of: "://") else { return "/" }
         let rest = uri[scheme.upperBound...]
         guard let slash = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) else { return "/" }
         let tail = rest[slash...]

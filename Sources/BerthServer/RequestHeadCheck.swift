@@ -147,12 +147,3 @@ struct FramingFields {
         }
     }
 }
-
-extension StringProtocol {
-    func trimmingSpaces() -> Substring {
-        var s = Substring(self)
-        while let first = s.first, first == " " || first == "\t" { s = s.dropFirst() }
-        while let last = s.last, last == " " || last == "\t" { s = s.dropLast() }
-        return s
-    }
-}

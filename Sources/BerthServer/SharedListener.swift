@@ -1,6 +1,13 @@
-import Foundation
+import BerthProcess
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Accepts on a listening socket that other processes accept on too (a worker's socket,
 /// inherited from the master and shared with its sibling workers and with the next
@@ -17,9 +24,7 @@ final class SharedListener: @unchecked Sendable {
     private let bootstrap: ClientBootstrap
     /// Written to stop the thread; the thread owns every descriptor from then on.
     private let wake: (read: CInt, write: CInt)
-    private let lock = NSLock()
-    private var closed = false
-    private var started = false
+    private let state = Mutex((closed: false, started: false))
     private let finished = DispatchSemaphore(value: 0)
 
     init(socket: CInt, bootstrap: ClientBootstrap) throws {
@@ -34,25 +39,21 @@ final class SharedListener: @unchecked Sendable {
     }
 
     func start() {
-        self.lock.lock()
-        self.started = true
-        self.lock.unlock()
-        let thread = Thread {
+        self.state.withLock { $0.started = true }
+        DetachedThread.start(name: "berth.accept") {
             self.run()
             self.finished.signal()
         }
-        thread.name = "berth.accept"
-        thread.start()
     }
 
     /// Stops accepting and closes this process's copy of the socket; connections already
     /// queued stay for the other processes holding it. Returns once the thread has handed
     /// over its last connection, so a drain that follows covers every connection it took.
     func close() {
-        self.lock.lock()
-        let (closed, started) = (self.closed, self.started)
-        self.closed = true
-        self.lock.unlock()
+        let (closed, started) = self.state.withLock { state in
+            defer { state.closed = true }
+            return (state.closed, state.started)
+        }
         guard !closed else { return }
         guard started else {
             Glibc.close(self.socket)

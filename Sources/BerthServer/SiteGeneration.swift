@@ -1,6 +1,11 @@
 import BerthConfig
 import BerthStatic
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -120,7 +125,8 @@ struct SiteGenerationBuilder {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw SiteError(message: "\(route.location): host '\(host.name)': cannot read error page '\(path)' for status \(status)")
             }
-            let ext = (path as NSString).pathExtension.lowercased()
+            let name = path.split(separator: "/").last ?? ""
+            let ext = name.dropFirst().contains(".") ? String(name.split(separator: ".").last ?? "").lowercased() : ""
             pages[status] = ErrorPage(body: ByteBuffer(bytes: data), contentType: MIMETypes.standard.type(forExtension: ext))
         }
         return PathRoute(

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #ifndef SYS_openat2
 #define SYS_openat2 437
@@ -62,4 +63,11 @@ int cberth_spawnattr_reset_signals(posix_spawnattr_t *attributes, int own_proces
         flags |= POSIX_SPAWN_SETPGROUP;
     }
     return posix_spawnattr_setflags(attributes, flags);
+}
+
+void cberth_name_this_thread(const char *name) {
+    char truncated[16];
+    strncpy(truncated, name, sizeof truncated - 1);
+    truncated[sizeof truncated - 1] = 0;
+    pthread_setname_np(pthread_self(), truncated);
 }

@@ -1,4 +1,5 @@
 import BerthConfig
+import BerthConfigFile
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import BerthConfig
+import BerthConfigFile
 import Testing
 
 @Suite struct GoodConfigTests {

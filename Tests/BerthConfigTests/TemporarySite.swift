@@ -1,4 +1,5 @@
 import BerthConfig
+import BerthConfigFile
 import Foundation
 
 /// A throwaway folder holding a config file and the directories it names, removed on deinit.

@@ -1,4 +1,5 @@
 @testable import BerthConfig
+@testable import BerthConfigFile
 import Testing
 
 @Suite struct ByteSizeTests {

@@ -50,6 +50,46 @@ struct AppsTests {
         return berth
     }
 
+    /// Each library a process maps costs resident memory per process, so the split is part of
+    /// the design: a worker serving static files and an app that needs no Foundation maps no
+    /// Foundation (only FoundationEssentials), and the master carries its own static runtime
+    /// rather than the shared Swift libraries.
+    @Test func workersMapNoFoundationAndTheMasterNoSharedSwiftRuntime() throws {
+        let yaml = """
+            listen: [{ address: 127.0.0.1, port: 0 }]
+            logs: { error: stderr }
+            apps:
+              hello: { package: \(repositoryRoot.path)/sites/hello, product: HelloApp }
+            hosts:
+              localhost:
+                default: true
+                paths:
+                  /hello: { app: hello }
+                  /: { static: site }
+            """
+        let berth = try BerthProcess(yaml: yaml, files: ["site/index.html": "static index"], startTimeout: 900)
+        #expect(try berth.request("/").text == "static index")
+        #expect(try berth.request("/hello").status == 200)
+        let worker = try #require(berth.workerPIDs.first)
+        // Read to the end: /proc files report size 0, and a read sized by that stops early.
+        func maps(_ pid: Int32) throws -> String {
+            let file = try #require(FileHandle(forReadingAtPath: "/proc/\(pid)/maps"))
+            defer { try? file.close() }
+            return String(decoding: file.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let workerMaps = try maps(worker)
+        #expect(workerMaps.contains("/libswiftCore.so"), "apps need the shared runtime in workers")
+        #expect(workerMaps.contains("/libFoundationEssentials.so"))
+        for library in ["/libFoundation.so", "/lib_FoundationICU.so", "/libFoundationInternationalization.so"] {
+            #expect(!workerMaps.contains(library), "a worker maps \(library)")
+        }
+        let masterMaps = try maps(berth.pid)
+        #expect(masterMaps.contains("/berth-master"))
+        for library in ["/libswiftCore.so", "/libFoundation.so", "/libBerthApp.so"] {
+            #expect(!masterMaps.contains(library), "the master maps \(library)")
+        }
+    }
+
     @Test func staticFrontEndAndJSONRoutesOfTheNotesApp() throws {
         let berth = try Self.start()
         let page = try berth.request("/", host: "notes.test")

@@ -44,9 +44,14 @@ struct BuilderTests {
                 .package(path: "../../Sources/BerthApp"),
                 .package(name: "Shared", path: "/srv/shared"),
                 .package(url: "https://example.com/x.git", from: "1.0.0"),
+                .package(
+                    name: "Tools",
+                    path: "../tools"
+                ),
+                .package(path: ""),
             ]
             """.write(toFile: manifest, atomically: true, encoding: .utf8)
-        #expect(AppBuilder.localDependencies(manifest: manifest) == ["../../Sources/BerthApp", "/srv/shared"])
+        #expect(AppBuilder.localDependencies(manifest: manifest) == ["../../Sources/BerthApp", "/srv/shared", "../tools"])
     }
 
     @Test func versionedCopiesAreNeverOverwritten() throws {

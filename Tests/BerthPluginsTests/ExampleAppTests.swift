@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @_spi(BerthServer) import BerthApp
 @_spi(BerthServer) import BerthPlugins
+@_spi(BerthServer) import BerthAppLoader
 
 /// The apps in `sites/`, built by the real builder and loaded by the real loader.
 @Suite("Example apps", .timeLimit(.minutes(20)))

@@ -1,6 +1,6 @@
 /// The sources of the fixture packages that ``Fixtures`` writes and builds.
 enum FixtureSources {
-    /// A probe executable (the loader's child process, like `berth probe-app`) and two apps that
+    /// A probe executable (the loader's child process, like `berth-worker probe-app`) and two apps that
     /// depend on the BerthApp product the proper way.
     static func fixtureManifest(berthApp: String) -> String {
         """
@@ -17,8 +17,9 @@ enum FixtureSources {
             dependencies: [.package(path: "\(berthApp)")],
             targets: [
                 .target(name: "CBerthSystem"),
-                .target(name: "BerthPlugins", dependencies: ["CBerthSystem", .product(name: "BerthApp", package: "BerthApp")]),
-                .executableTarget(name: "berth-test-probe", dependencies: ["BerthPlugins"]),
+                .target(name: "BerthPlugins", dependencies: ["CBerthSystem"]),
+                .target(name: "BerthAppLoader", dependencies: ["BerthPlugins", .product(name: "BerthApp", package: "BerthApp")]),
+                .executableTarget(name: "berth-test-probe", dependencies: ["BerthPlugins", "BerthAppLoader"]),
                 .target(name: "HelloApp", dependencies: [.product(name: "BerthApp", package: "BerthApp")]),
                 .target(name: "StaleStampApp", dependencies: [.product(name: "BerthApp", package: "BerthApp")]),
             ]
@@ -28,6 +29,7 @@ enum FixtureSources {
     }
 
     static let probeMain = """
+        import BerthAppLoader
         import BerthPlugins
         #if canImport(Glibc)
         import Glibc

@@ -27,7 +27,7 @@ actor Fixtures {
     private var pending: Task<Void, Never>?
     private var results: [String: Task<String, any Error>] = [:]
 
-    /// The command that probes a library: the fixture package's stand-in for `berth probe-app`.
+    /// The command that probes a library: the fixture package's stand-in for `berth-worker probe-app`.
     func probe() async throws -> [String] {
         [try await fixturePackage() + "/.build/debug/berth-test-probe"]
     }
@@ -96,6 +96,7 @@ actor Fixtures {
                 "Sources/StaleStampApp/StaleStampApp.swift": FixtureSources.staleStampApp,
             ], to: directory, links: [
                 "Sources/BerthPlugins": Self.repository + "/Sources/BerthPlugins",
+                "Sources/BerthAppLoader": Self.repository + "/Sources/BerthAppLoader",
                 "Sources/CBerthSystem": Self.repository + "/Sources/CBerthSystem",
             ])
             try Self.swift(["build", "--package-path", directory])

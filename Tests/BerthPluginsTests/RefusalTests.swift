@@ -2,6 +2,8 @@ import Foundation
 import Testing
 @_spi(BerthServer) import BerthApp
 @_spi(BerthServer) @testable import BerthPlugins
+@_spi(BerthServer) import BerthAppLoader
+@_spi(BerthServer) import BerthAppLoader
 
 /// Each way a library can be unfit, through the real checks and probe process, with the
 /// message a user would read.

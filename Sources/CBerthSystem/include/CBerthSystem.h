@@ -27,4 +27,8 @@ int cberth_spawn_close_from(posix_spawn_file_actions_t *actions, int lowest);
 /// ignore or block some); with `own_process_group`, in a process group of its own.
 int cberth_spawnattr_reset_signals(posix_spawnattr_t *attributes, int own_process_group);
 
+/// Names the calling thread (at most 15 bytes show) for `top -H` and crash reports;
+/// pthread_setname_np hides behind _GNU_SOURCE.
+void cberth_name_this_thread(const char *name);
+
 #endif

@@ -1,4 +1,4 @@
-internal import Foundation
+internal import FoundationEssentials
 
 /// One HTTP request as an app sees it. Copies share the same body stream.
 public struct Request: Sendable {

@@ -1,4 +1,11 @@
-internal import Foundation
+internal import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A request's body as it arrives: an `AsyncSequence` of byte chunks, read once.
 ///
@@ -120,7 +127,7 @@ extension RequestBody {
 extension RequestBody {
     /// Shared between the body and its source; every field is guarded by `lock`.
     final class Storage: @unchecked Sendable {
-        private let lock = NSLock()
+        private let lock = PlainLock()
         private let highWatermark: Int
         private let onDemand: @Sendable () -> Void
         private var chunks: [[UInt8]] = []
@@ -257,5 +264,32 @@ extension RequestBody {
             if cancelled { throw CancellationError() }
             return .wait
         }
+    }
+}
+
+/// A mutex with separate `lock` and `unlock` (a body's source waits on a continuation while
+/// holding it briefly, which a closure-only lock cannot express), without linking Foundation
+/// into every app and worker for `NSLock`.
+final class PlainLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+    init() {
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(mutex) }
+
+    func unlock() { pthread_mutex_unlock(mutex) }
+
+    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+        lock()
+        defer { unlock() }
+        return try body()
     }
 }

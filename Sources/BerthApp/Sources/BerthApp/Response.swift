@@ -1,4 +1,4 @@
-internal import Foundation
+internal import FoundationEssentials
 
 /// An app's answer: a status, header fields and a body.
 ///

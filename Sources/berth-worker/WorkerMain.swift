@@ -28,7 +28,11 @@ enum WorkerMain {
             Descriptor.writeAll(STDERR_FILENO, Array("berth-worker: started by 'berth run', not by hand\n".utf8))
             exit(2)
         }
-        Task {
+        // Detached: `main` runs on the main actor, and a task created here would come back
+        // to it after serving. Once an app has loaded Foundation (on a thread of its own, not
+        // this one), work sent to the main queue no longer runs, and such a worker would
+        // drain and then never exit.
+        Task.detached {
             exit(await WorkerRun.run(start))
         }
         dispatchMain()

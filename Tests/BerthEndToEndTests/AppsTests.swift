@@ -90,6 +90,22 @@ struct AppsTests {
         }
     }
 
+    /// The notes app imports Foundation, which a worker then loads on one of its own threads.
+    /// Such a worker once drained and then never exited, outliving its master.
+    @Test func workersWithAnAppThatLoadsFoundationEndWithTheMaster() throws {
+        for signal in [SIGTERM, SIGKILL] {
+            let berth = try Self.start()
+            #expect(try berth.request("/api/notes", host: "notes.test").status == 200)
+            let worker = try #require(berth.workerPIDs.first)
+            berth.signal(signal)
+            _ = berth.stop()
+            let deadline = Date().addingTimeInterval(15)
+            while kill(worker, 0) == 0 && Date() < deadline { usleep(20_000) }
+            #expect(kill(worker, 0) != 0, "worker \(worker) still runs after its master got signal \(signal)")
+            if kill(worker, 0) == 0 { kill(worker, SIGKILL) }
+        }
+    }
+
     @Test func staticFrontEndAndJSONRoutesOfTheNotesApp() throws {
         let berth = try Self.start()
         let page = try berth.request("/", host: "notes.test")

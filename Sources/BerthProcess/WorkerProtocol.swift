@@ -50,8 +50,10 @@ package enum WorkerDescriptors {
     /// file order: "5,6" means listener 0 is descriptor 5 and listener 1 descriptor 6.
     package static let listenEnvironment = "BERTH_LISTEN_FDS"
 
-    package static func listeners(in environment: [String: String]) -> [Int32]? {
-        guard let text = environment[listenEnvironment] else { return nil }
+    /// The listeners this process inherited, or nil when it was not started by a master.
+    package static func inheritedListeners() -> [Int32]? {
+        guard let value = getenv(listenEnvironment) else { return nil }
+        let text = String(cString: value)
         if text.isEmpty { return [] }
         let fds = text.split(separator: ",").compactMap { Int32($0) }
         return fds.count == text.split(separator: ",").count ? fds : nil

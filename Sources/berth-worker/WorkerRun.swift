@@ -89,9 +89,7 @@ enum WorkerStart {
     /// nothing of a half-prepared worker ever serves.
     static func prepare() -> Prepared? {
         // Started by hand: the caller says so.
-        guard let text = getenv(WorkerDescriptors.listenEnvironment),
-              let listeners = WorkerDescriptors.listeners(in: [WorkerDescriptors.listenEnvironment: String(cString: text)])
-        else { return nil }
+        guard let listeners = WorkerDescriptors.inheritedListeners() else { return nil }
         let status = StatusChannel(fd: WorkerDescriptors.status)
         func fail(_ message: String) -> Never {
             status.send(.failed(message))

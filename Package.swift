@@ -34,7 +34,7 @@ let package = Package(
         // index, listing, precompressed sidecars. Knows no YAML and no sockets.
         .target(
             name: "BerthStatic",
-            dependencies: ["CBerthSystem", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["BerthConfig", "CBerthSystem", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: requestPathSettings
         ),
         // Readying app libraries for workers: building packages, file checks, a probe in a
@@ -127,7 +127,7 @@ let package = Package(
             dependencies: ["berth-master", "berth-worker", "BerthConfig", "BerthConfigFile", "BerthProcess"]
         ),
         .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig", "BerthConfigFile"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic"]),
+        .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic", "BerthConfig"]),
         .testTarget(name: "BerthProcessTests", dependencies: ["BerthProcess", "BerthConfig", "BerthConfigFile"]),
         .testTarget(
             name: "BerthPluginsTests",

@@ -185,7 +185,7 @@ public final class Server: Sendable {
                 return refuse(channel)
             }
             return channel.eventLoop.makeCompletedFuture {
-                try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, isSecure: false)
+                try HTTP1Pipeline.configure(channel, generation: generation, isSecure: false)
             }
         }
     }
@@ -235,17 +235,13 @@ public final class Server: Sendable {
 
 /// The HTTP/1.1 handlers of a connection: the same on a plain socket and behind TLS + ALPN.
 enum HTTP1Pipeline {
-    static func configure(_ sync: ChannelPipeline.SynchronousOperations, generation: SiteGeneration, isSecure: Bool) throws {
+    static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool) throws {
+        let sync = channel.pipeline.syncOperations
         let connectionGuard = ConnectionGuardHandler(limits: generation.limits)
         try sync.addHandler(connectionGuard)
-        let codec = HTTP1Codec(limits: generation.limits, serverName: generation.serverName)
-        try sync.addHandler(codec)
-        let requestHandler = HTTPRequestHandler(generation: generation, connectionGuard: connectionGuard, http1: codec, isSecure: isSecure)
-        try sync.addHandler(requestHandler)
-        codec.requestHandler = requestHandler
-        connectionGuard.onRefusal = { [unowned requestHandler] status, bodyBytes in
-            requestHandler.refusedInput(status: status, bodyBytes: bodyBytes)
-        }
+        let connection = HTTP1Connection(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure, eventLoop: channel.eventLoop)
+        try sync.addHandler(connection)
+        connectionGuard.onRefusal = { [unowned connection] status in connection.refuse(status) }
     }
 }
 

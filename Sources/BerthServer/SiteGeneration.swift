@@ -96,29 +96,25 @@ struct SiteGenerationBuilder {
     }
 
     private func route(_ route: PathRouteConfig, host: VirtualHostConfig) throws -> PathRoute? {
-        let handler: RouteHandler
+        var handlers: [any RouteHandler] = []
         switch route.handler {
         case .staticFiles(let config):
-            var options = StaticSiteOptions(root: config.root)
-            options.index = config.index
-            options.listing = config.listing
-            options.dotfiles = config.dotfiles
-            options.symlinksOutsideRoot = config.symlinksOutsideRoot
-            options.precompressed = config.precompressed
-            options.cacheControl = config.cacheControl
-            options.mimeTypes = config.mimeTypes
             let site: StaticSite
             do {
-                site = try StaticSite(options: options)
+                site = try StaticSite(options: config)
             } catch {
                 throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': cannot open static directory '\(config.root)': \(error)")
             }
-            handler = .staticFiles(site, fallback: try config.fallbackApp.flatMap { try self.app(named: $0, route: route, host: host) })
+            handlers.append(StaticHandler(site: site))
+            // `fallback:` names the app that answers what no file does.
+            if let name = config.fallbackApp, let endpoint = try self.app(named: name, route: route, host: host) {
+                handlers.append(AppHandler(endpoint: endpoint))
+            }
         case .redirect(let redirect):
-            handler = .redirect(redirect)
+            handlers.append(RedirectHandler(redirect: redirect))
         case .app(let app):
             guard let endpoint = try self.app(named: app.app, route: route, host: host) else { return nil }
-            handler = .app(endpoint)
+            handlers.append(AppHandler(endpoint: endpoint))
         }
         var pages: [Int: ErrorPage] = [:]
         for (status, path) in route.errorPages {
@@ -131,7 +127,7 @@ struct SiteGenerationBuilder {
         }
         return PathRoute(
             prefix: route.prefix,
-            handler: handler,
+            handlers: handlers,
             headers: route.headers.map { ($0.name, $0.value) },
             errorPages: pages
         )

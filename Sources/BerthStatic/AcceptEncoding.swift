@@ -52,7 +52,7 @@ enum AcceptEncoding {
             for parameter in parameters.dropFirst() {
                 let pair = parameter.split(separator: "=", maxSplits: 1)
                 guard pair.count == 2, pair[0].trimmingSpaces().lowercased() == "q" else { continue }
-                quality = parseQuality(pair[1].trimmingSpaces()) ?? 0
+                quality = parseQuality(String(pair[1].trimmingSpaces())) ?? 0
             }
             switch coding {
             case "br": named[.brotli] = quality

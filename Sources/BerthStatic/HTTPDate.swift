@@ -30,7 +30,7 @@ public enum HTTPDate {
     /// Accepts the three formats a recipient must understand (RFC 9110 §5.6.7): IMF-fixdate,
     /// the obsolete RFC 850 format and asctime. Returns seconds since 1970, or nil.
     public static func parse(_ text: String) -> Int? {
-        let value = text.trimmingSpaces()
+        let value = String(text.trimmingSpaces())
         if let result = parseIMFFixdate(value) { return result }
         if let result = parseRFC850(value) { return result }
         return parseAsctime(value)
@@ -141,14 +141,4 @@ public enum HTTPDate {
 
 extension Character {
     var isASCIIDigit: Bool { ("0"..."9").contains(self) }
-}
-
-extension StringProtocol {
-    /// Trims optional whitespace (SP / HTAB, RFC 9110 §5.6.3) from both ends.
-    func trimmingSpaces() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }
-        return String(slice)
-    }
 }

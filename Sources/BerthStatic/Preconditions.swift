@@ -115,7 +115,7 @@ enum Preconditions {
             guard let tag = EntityTag.parse(Substring(trimmed)) else { return false }
             return tag.strongMatch(entityTag)
         }
-        guard let date = HTTPDate.parse(trimmed) else { return false }
+        guard let date = HTTPDate.parse(String(trimmed)) else { return false }
         return date == lastModified && lastModified < now
     }
 }

@@ -1,3 +1,5 @@
+public import BerthConfig
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,7 +9,7 @@ import Glibc
 /// `respond(to:)` is synchronous and meant to run on an event loop: a hot file costs one
 /// `fstatat` (plus one `dup` when sent with sendfile), thanks to ``FileCache``.
 public final class StaticSite: Sendable {
-    public let options: StaticSiteOptions
+    public let options: StaticConfig
     let root: RootDirectory
     let cache: FileCache
     let mimeTypes: MIMETypes
@@ -15,7 +17,7 @@ public final class StaticSite: Sendable {
 
     /// Opens the root directory once; throws ``StaticSiteError`` if it is missing or an index
     /// name is not a plain file name.
-    public init(options: StaticSiteOptions) throws {
+    public init(options: StaticConfig) throws {
         for name in options.index where name.isEmpty || name == "." || name == ".." || name.contains("/")
             || name.utf8.contains(0)
         {

@@ -7,7 +7,7 @@ struct HostTableTests {
     func host(_ names: [String], isDefault: Bool = false, prefixes: [String] = ["/"]) -> VirtualHost {
         VirtualHost(
             name: names[0], names: names, isDefault: isDefault,
-            routes: prefixes.map { PathRoute(prefix: $0, handler: .redirect(.init(target: $0, status: 301, keepPath: false)), headers: [], errorPages: [:]) },
+            routes: prefixes.map { PathRoute(prefix: $0, handlers: [RedirectHandler(redirect: .init(target: $0, status: 301, keepPath: false))], headers: [], errorPages: [:]) },
             accessLog: nil)
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import BerthConfig
 @testable import BerthStatic
 
 @Suite struct ConfinementTests {
@@ -27,7 +28,7 @@ import Testing
         let root = try TemporaryRoot()
         try root.write("page.html", "<p>hi</p>")
         try root.write("big.bin", bytes: pattern(100_000))
-        for configure: (inout StaticSiteOptions) -> Void in [{ _ in }, { $0.cacheControl = "no-cache"; $0.precompressed = false }] {
+        for configure: (inout StaticConfig) -> Void in [{ _ in }, { $0.cacheControl = "no-cache"; $0.precompressed = false }] {
             let site = try root.site(configure)
             for (path, method) in [("/page.html", "GET"), ("/page.html", "HEAD"), ("/big.bin", "GET")] {
                 let response = try #require(site.get(path, method: method))
@@ -79,7 +80,7 @@ import Testing
         let outer = try TemporaryRoot()
         try outer.write("secret.txt", "secret")
         try outer.write("public/a.txt", "a")
-        let site = try StaticSite(options: StaticSiteOptions(root: outer.path + "/public"))
+        let site = try StaticSite(options: StaticConfig(root: outer.path + "/public"))
         #expect(site.get("/../secret.txt") == nil)
         #expect(site.get("/a.txt/../../secret.txt") == nil)
         #expect(site.get("/./a.txt") == nil)
@@ -102,7 +103,7 @@ import Testing
         try outer.symlink("public/in.txt", to: "inside.txt")
         try outer.symlink("public/indir", to: "sub")
 
-        let confined = try StaticSite(options: StaticSiteOptions(root: outer.path + "/public"))
+        let confined = try StaticSite(options: StaticConfig(root: outer.path + "/public"))
         #expect(confined.get("/out.txt") == nil)
         #expect(confined.get("/abs.txt") == nil)
         #expect(confined.get("/outdir/key.txt") == nil)
@@ -111,7 +112,7 @@ import Testing
         #expect(confined.get("/sub/up.txt")?.bodyText == "inside")
         #expect(confined.get("/indir")?.status == 301)
 
-        var options = StaticSiteOptions(root: outer.path + "/public")
+        var options = StaticConfig(root: outer.path + "/public")
         options.symlinksOutsideRoot = true
         let open = try StaticSite(options: options)
         #expect(open.get("/out.txt")?.bodyText == "secret")
@@ -148,9 +149,9 @@ import Testing
     }
 
     @Test func missingRootThrows() throws {
-        #expect(throws: StaticSiteError.self) { try StaticSite(options: StaticSiteOptions(root: "/nonexistent/berth")) }
+        #expect(throws: StaticSiteError.self) { try StaticSite(options: StaticConfig(root: "/nonexistent/berth")) }
         #expect(throws: StaticSiteError.rootNotAbsolute(path: "relative")) {
-            try StaticSite(options: StaticSiteOptions(root: "relative"))
+            try StaticSite(options: StaticConfig(root: "relative"))
         }
         let root = try TemporaryRoot()
         #expect(throws: StaticSiteError.invalidIndexName("../x")) { try root.site { $0.index = ["../x"] } }
@@ -251,7 +252,7 @@ import Testing
         try outer.write("public/in.txt", "in")
         try outer.symlink("public/out.txt", to: "../secret.txt")
         try outer.symlink("public/link.txt", to: "in.txt")
-        var options = StaticSiteOptions(root: outer.path + "/public")
+        var options = StaticConfig(root: outer.path + "/public")
         options.listing = true
         let page = try #require(try StaticSite(options: options).get("/")).bodyText
         #expect(page.contains("link.txt"))

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 
+import BerthConfig
 @testable import BerthStatic
 
 /// A temporary site root on the real file system, removed when the value goes away.
@@ -65,8 +66,8 @@ final class TemporaryRoot {
         try FileManager.default.removeItem(at: url(relative))
     }
 
-    func site(_ configure: (inout StaticSiteOptions) -> Void = { _ in }) throws -> StaticSite {
-        var options = StaticSiteOptions(root: path)
+    func site(_ configure: (inout StaticConfig) -> Void = { _ in }) throws -> StaticSite {
+        var options = StaticConfig(root: path)
         configure(&options)
         return try StaticSite(options: options)
     }

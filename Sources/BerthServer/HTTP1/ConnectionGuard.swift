@@ -172,9 +172,8 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// For the request handler: the response to a request read now announces the close.
     var isStopping: Bool { self.stopping }
 
-    /// Told of each answer the guard writes itself (status, body bytes), for the access log
-    /// and the request counters.
-    var onRefusal: ((Int, Int) -> Void)?
+    /// Answers a refusal (408, 414, 431): the HTTP/1.1 connection above writes it.
+    var onRefusal: ((Int) -> Void)?
 
     init(limits: ConnectionLimits) {
         self.state = ConnectionGuardState(
@@ -216,7 +215,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         let count = buffer.readableBytes
         let sawLineEnd = self.state.needsLineEndScan && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
         if self.state.requestLineOverflows(adding: count, sawLineEnd: sawLineEnd) {
-            self.reject(414, "URI Too Long", context: context)
+            self.reject(414, context: context)
             return
         }
         // The parser runs synchronously inside this call; a head it completes moves the
@@ -226,9 +225,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .withinLimits:
             break
         case .requestLineTooLong:
-            self.reject(414, "URI Too Long", context: context)
+            self.reject(414, context: context)
         case .headTooLarge:
-            self.reject(431, "Request Header Fields Too Large", context: context)
+            self.reject(431, context: context)
         }
     }
 
@@ -285,24 +284,21 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
                 context.close(promise: nil)
             }
         case .requestTimeout:
-            self.reject(408, "Request Timeout", context: context)
+            self.reject(408, context: context)
         }
     }
 
-    /// Written below the HTTP encoder: the parser is mid-message, so a complete,
-    /// self-contained response followed by a close is the only safe thing to send.
-    private func reject(_ status: Int, _ reason: String, context: ChannelHandlerContext) {
+    /// The answer is the HTTP/1.1 connection's to write, as an exchange of its own: it knows
+    /// where the request stream stands, and the answer then gets the host's error page, the
+    /// access log line and the counters like any other. The connection ends after it.
+    private func reject(_ status: Int, context: ChannelHandlerContext) {
         guard context.channel.isActive, !self.rejected else { return }
         self.rejected = true
         self.deadline = nil
-        let statusLine = "\(status) \(reason)"
-        let body = statusLine + "\n"
-        self.onRefusal?(status, body.utf8.count)
-        let response = "HTTP/1.1 \(statusLine)\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        let buffer = context.channel.allocator.buffer(string: response)
-        context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in
-            self.perform(self.state.progress(.closeAfterDraining), context: context)
-            context.close(mode: .output, promise: nil)
+        if let onRefusal = self.onRefusal {
+            onRefusal(status)
+        } else {
+            context.close(promise: nil)
         }
     }
 

@@ -56,9 +56,8 @@ struct HTTPSRedirect: Sendable {
         return tail.hasPrefix("?") ? "/" + tail : String(tail)
     }
 
-    static func response(to location: String, allocator: ByteBufferAllocator) -> (headers: [(String, String)], body: ByteBuffer) {
-        let body = BuiltInErrorPage.body(for: .permanentRedirect, allocator: allocator)
-        return ([("Location", location), ("Content-Type", "text/html; charset=utf-8"), ("Content-Length", String(body.readableBytes))], body)
+    static func response(to location: String) -> ResponseMessage {
+        .page(308, fields: [("Location", location)])
     }
 }
 

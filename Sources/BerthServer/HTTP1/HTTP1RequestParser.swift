@@ -49,6 +49,14 @@ struct HTTP1RequestParser {
         return false
     }
 
+    /// A head was returned and body bytes are still to come.
+    var isReadingBody: Bool {
+        switch self.state {
+        case .fixedBody, .chunkSize, .chunkData, .chunkDataEnd, .trailers: return true
+        case .head, .bodyEnd, .unframed: return false
+        }
+    }
+
     /// The next part of the request stream, consuming its bytes from `buffer`; nil when
     /// `buffer` does not hold a whole part yet (body bytes are returned as they come).
     mutating func next(from buffer: inout ByteBuffer) throws(HTTPParserError) -> Part? {

@@ -37,10 +37,10 @@ final class VirtualHost: Sendable {
     }
 }
 
-/// A path prefix of a host and what serves it.
+/// A path prefix of a host and what serves it: handlers tried in order until one answers.
 struct PathRoute: Sendable {
     let prefix: String
-    let handler: RouteHandler
+    let handlers: [any RouteHandler]
     /// Extra response headers configured for the host and path (path wins on the same name).
     let headers: [(String, String)]
     let errorPages: [Int: ErrorPage]
@@ -60,13 +60,6 @@ struct PathRoute: Sendable {
         if self.prefix.hasSuffix("/") { rest = path.dropFirst(self.prefix.count - 1) }
         return rest.isEmpty ? "/" : String(rest)
     }
-}
-
-/// What answers the requests of a path route.
-enum RouteHandler: Sendable {
-    case staticFiles(StaticSite, fallback: AppEndpoint?)
-    case redirect(RedirectConfig)
-    case app(AppEndpoint)
 }
 
 /// A configured error page, read once when the generation is built.

@@ -68,7 +68,7 @@ enum HTTP2Pipeline {
                 let streamSync = streamChannel.pipeline.syncOperations
                 try streamSync.addHandler(HTTP2StreamGuard(limits: limits))
                 try streamSync.addHandler(HTTP2FramePayloadToHTTP1ServerCodec())
-                try streamSync.addHandler(HTTPRequestHandler(generation: generation, isSecure: true))
+                try streamSync.addHandler(HTTP2StreamExchange(generation: generation, eventLoop: streamChannel.eventLoop))
                 try streamSync.addHandler(HTTP2StreamErrorHandler())
             }
         }

@@ -41,7 +41,7 @@ enum TLSPipeline {
                 if http2, result == .negotiated(TLSContexts.http2Protocol) {
                     try HTTP2Pipeline.configure(channel: channel, generation: generation)
                 } else {
-                    try HTTP1Pipeline.configure(channel.pipeline.syncOperations, generation: generation, isSecure: true)
+                    try HTTP1Pipeline.configure(channel, generation: generation, isSecure: true)
                 }
             }
         })

@@ -1,0 +1,96 @@
+import BerthStatic
+import Glibc
+import NIOCore
+import NIOHTTP1
+
+/// A response head with every rule applied, ready for a protocol writer: the handler's fields
+/// with the route's configured headers and HSTS laid over them. The writers add only what
+/// belongs to their protocol: `Server` and `Date` from `CommonFields`, and on HTTP/1.1 the
+/// status line, `Connection` and chunked framing.
+struct ResponseHead {
+    var status: Int
+    /// Every field but `Server` and `Date`.
+    var fields: [(String, String)]
+    /// `fields` as prepared HTTP/1.1 lines (a hot file's), when nothing was laid over them.
+    var prepared: ByteBuffer?
+    /// The connection ends after this response (HTTP/1.1 writes `Connection: close`).
+    var closes: Bool
+    /// HTTP/1.1 frames a body of unknown length with chunked coding.
+    var chunked: Bool
+}
+
+/// The one place a response head is assembled, for every protocol and every handler.
+enum ResponseHeadBuilder {
+    /// - `overrides`: the route's configured headers; each replaces a handler field of the
+    ///   same name (compared case-insensitively).
+    /// - `hsts`: Strict-Transport-Security, only ever given over TLS (RFC 6797 §7.2).
+    /// - A body of unknown length (a stream without `Content-Length`) is chunked on HTTP/1.1;
+    ///   HTTP/1.0 has no chunked coding, so there the end of the connection ends the body.
+    static func build(
+        _ message: ResponseMessage, bodyLength: Int64?, overrides: [(String, String)], hsts: String?,
+        version: HTTPVersion, keepAlive: inout Bool
+    ) -> ResponseHead {
+        var chunked = false
+        if bodyLength == nil, message.status != 204, message.status != 304, message.field("content-length") == nil {
+            if version.major == 1 && version.minor == 0 {
+                keepAlive = false
+            } else if version.major == 1 {
+                chunked = true
+            }
+        }
+        var head = ResponseHead(status: message.status, fields: message.fields, prepared: nil, closes: !keepAlive, chunked: chunked)
+        if overrides.isEmpty && hsts == nil {
+            head.prepared = message.preparedFields
+            return head
+        }
+        var fields = message.fields
+        fields.reserveCapacity(fields.count + overrides.count + 1)
+        for (name, value) in overrides {
+            fields.removeAll { $0.0.lowercased() == name.lowercased() }
+            fields.append((name, value))
+        }
+        if let hsts {
+            fields.removeAll { $0.0.caseInsensitiveEquals("strict-transport-security") }
+            fields.append(("Strict-Transport-Security", hsts))
+        }
+        head.fields = fields
+        return head
+    }
+}
+
+/// `Server` and `Date` (RFC 9110 §10.2.4, §6.6.1), which every response carries: formatted at
+/// most once a second per connection, and kept as HTTP/1.1 lines as well.
+struct CommonFields {
+    let server: String
+    private var second = -1
+    private(set) var date = ""
+    private var lines = ByteBuffer()
+
+    init(server: String) {
+        self.server = server
+    }
+
+    private mutating func refresh() {
+        let now = time(nil)
+        guard now != self.second else { return }
+        self.second = now
+        self.date = HTTPDate.format(now)
+        self.lines.clear()
+        self.lines.writeStaticString("Server: ")
+        self.lines.writeString(self.server)
+        self.lines.writeStaticString("\r\nDate: ")
+        self.lines.writeString(self.date)
+        self.lines.writeStaticString("\r\n")
+    }
+
+    /// "Server: …\r\nDate: …\r\n".
+    mutating func http1Lines() -> ByteBuffer {
+        self.refresh()
+        return self.lines
+    }
+
+    mutating func currentDate() -> String {
+        self.refresh()
+        return self.date
+    }
+}

@@ -1,0 +1,285 @@
+import BerthStatic
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.1 on one connection, in one handler: requests are parsed (`HTTP1RequestParser`),
+/// each becomes an `Exchange`, and its answer is written back as HTTP/1.1 bytes
+/// (`HTTP1ResponseWriter`). It is the exchange's transport for this connection.
+///
+/// - Pipelining: a request's head goes to a new exchange once the one before has ended; until
+///   then the next request waits, in the read buffer, and reading from the socket pauses, so a
+///   client cannot queue unbounded work. Responses therefore leave in order.
+/// - Writes are coalesced: a head and a small body leave as one buffer, so a small response is
+///   one `write(2)`.
+/// - After a response that announces `Connection: close`, or malformed input, nothing more is
+///   parsed.
+final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, ExchangeTransport {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = Never
+    typealias OutboundOut = IOData
+
+    private let generation: SiteGeneration
+    let isSecure: Bool
+    private let connectionGuard: ConnectionGuardHandler
+    private var parser: HTTP1RequestParser
+    private var writer: HTTP1ResponseWriter
+    /// Received bytes not parsed yet (nil when none: an idle connection holds no buffer).
+    private var unparsed: ByteBuffer?
+    /// The exchange of the request being read or answered.
+    private var exchange: Exchange?
+    /// The current request's head went up and its response has not ended.
+    private var responding = false
+    /// The last response closes the connection, or the input was malformed.
+    private var acceptsRequests = true
+    private var failed = false
+    /// Re-entrancy guard: a response ending inside `deliver` resumes the loop already running.
+    private var delivering = false
+    /// A `read` held back while a pipelined request waits.
+    private var readPending = false
+    private var context: ChannelHandlerContext?
+    private(set) var remoteAddress = "-"
+    private(set) lazy var counters = self.generation.metrics.counters()
+
+    init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler, isSecure: Bool, eventLoop: EventLoop) {
+        let limits = generation.limits
+        self.eventLoop = eventLoop
+        self.generation = generation
+        self.connectionGuard = connectionGuard
+        self.isSecure = isSecure
+        self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxHeadBytes: limits.maxHeadBytes)
+        self.writer = HTTP1ResponseWriter(serverName: generation.serverName)
+    }
+
+    // MARK: - ExchangeTransport
+
+    var allocator: ByteBufferAllocator { self.context?.channel.allocator ?? ByteBufferAllocator() }
+    let eventLoop: EventLoop
+    var isStopping: Bool { self.connectionGuard.isStopping }
+
+    func writeContinue() {
+        guard let context else { return }
+        var out = context.channel.allocator.buffer(capacity: 32)
+        out.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
+        context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(out)), promise: nil)
+    }
+
+    func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
+        guard let context else { return }
+        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator)
+        if head.closes { self.acceptsRequests = false }
+        let openFile = self.writer.write(body, context: context)
+        self.writer.flush(context: context)
+        if let openFile {
+            // The open file must outlive the sendfile of its region.
+            self.writer.whenWritten(context: context) { withExtendedLifetime(openFile) {} }
+        }
+        exchange.responseHandedOver()
+    }
+
+    func startStream(_ head: ResponseHead, exchange: Exchange) {
+        guard let context else { return }
+        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator)
+        if head.closes { self.acceptsRequests = false }
+        // The head goes out now, so the client sees it before the first chunk.
+        self.writer.flush(context: context)
+    }
+
+    func writeChunk(_ chunk: ByteBuffer) -> EventLoopFuture<Void> {
+        guard let context, context.channel.isActive else {
+            return self.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        return self.writer.writeChunk(chunk, context: context)
+    }
+
+    func endStream(exchange: Exchange) {
+        guard let context else { return }
+        self.writer.endChunks(context: context)
+        self.writer.flush(context: context)
+        exchange.responseHandedOver()
+    }
+
+    func abort(exchange: Exchange) {
+        self.acceptsRequests = false
+        self.failed = true
+        self.context?.close(promise: nil)
+    }
+
+    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction) {
+        guard let context else { return }
+        switch completion {
+        case .complete, .completeWithBodyArriving:
+            // An unread body is read and dropped by the exchange up to its end; the next
+            // request starts after it (`requestEnded`).
+            self.connectionGuard.progress(.responseComplete)
+        case .close:
+            self.acceptsRequests = false
+            let connectionGuard = NIOLoopBound(self.connectionGuard, eventLoop: context.eventLoop)
+            self.writer.whenWritten(context: context) { connectionGuard.value.progress(.closeAfterDraining) }
+            self.connectionGuard.progress(.responseComplete)
+        }
+        if self.parser.isBetweenRequests { self.requestEnded(context: context) }
+    }
+
+    // MARK: - Requests
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress?.ipAddress { self.remoteAddress = address }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let address = context.channel.remoteAddress?.ipAddress { self.remoteAddress = address }
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // The client went away: an app still working for it is cancelled.
+        if let exchange = self.exchange, !exchange.isFinished { exchange.transportWentAway() }
+        self.exchange = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.failed else { return }
+        let incoming = self.unwrapInboundIn(data)
+        if self.unparsed == nil {
+            self.unparsed = incoming
+        } else {
+            self.unparsed!.writeImmutableBuffer(incoming)
+        }
+        self.deliver(context: context)
+    }
+
+    /// Hands every part the buffered bytes hold to the exchange, stopping at a request boundary
+    /// while a response is still being written.
+    private func deliver(context: ChannelHandlerContext) {
+        guard !self.delivering, var buffer = self.unparsed else { return }
+        self.unparsed = nil
+        self.delivering = true
+        defer {
+            self.delivering = false
+            // Bytes after a closing response are dropped, unless they finish the current request.
+            if buffer.readableBytes > 0 && !self.failed && (self.acceptsRequests || !self.parser.isBetweenRequests) {
+                self.unparsed = buffer
+            }
+        }
+        while true {
+            if self.parser.isBetweenRequests && (self.responding || !self.acceptsRequests) { return }
+            let part: HTTP1RequestParser.Part?
+            do {
+                part = try self.parser.next(from: &buffer)
+            } catch {
+                self.malformed(error, context: context)
+                return
+            }
+            switch part {
+            case nil:
+                return
+            case .head(let head):
+                self.responding = true
+                // Before the exchange starts: it may answer at once, which ends this phase.
+                self.connectionGuard.progress(.requestHeadReceived(expectsBody: self.parser.isReadingBody))
+                let keepAlive = head.isKeepAlive && !self.connectionGuard.isStopping
+                self.exchange = Exchange.start(
+                    head: head, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
+                    isSecure: self.isSecure, keepAlive: keepAlive)
+            case .body(let chunk):
+                self.exchange?.receivedBody(chunk)
+            case .end:
+                self.connectionGuard.progress(.requestBodyComplete)
+                self.exchange?.receivedEnd()
+                if let exchange = self.exchange, exchange.isFinished { self.requestEnded(context: context) }
+            }
+        }
+    }
+
+    /// Malformed input: nothing after it can be trusted. The exchange in progress answers the
+    /// error if it has not answered yet (400, 431, 505); otherwise the connection just ends.
+    private func malformed(_ error: Error, context: ChannelHandlerContext) {
+        self.failed = true
+        self.acceptsRequests = false
+        let status = Self.status(for: error)
+        if let exchange = self.exchange, !exchange.isFinished {
+            exchange.bodyFailed(status: status)
+        } else if !self.responding {
+            self.refuse(status)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Answers input that never became a request (the connection guard's 408, 414 and 431, or
+    /// malformed bytes) and ends the connection.
+    func refuse(_ status: Int) {
+        self.failed = true
+        self.acceptsRequests = false
+        if let exchange = self.exchange, !exchange.isFinished {
+            exchange.bodyFailed(status: status)
+            return
+        }
+        guard !self.responding || self.exchange?.isFinished == true else {
+            self.context?.close(promise: nil)
+            return
+        }
+        self.responding = true
+        self.exchange = Exchange.refuse(status, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
+                                        isSecure: self.isSecure)
+    }
+
+    static func status(for error: Error) -> Int {
+        guard let parserError = error as? HTTPParserError else { return 400 }
+        switch parserError {
+        case .headerOverflow: return 431
+        case .invalidVersion: return 505
+        default: return 400
+        }
+    }
+
+    /// The current request has been read to its end and answered: the next pipelined request
+    /// may start, and reading resumes.
+    private func requestEnded(context: ChannelHandlerContext) {
+        guard let exchange = self.exchange, exchange.isFinished, self.parser.isBetweenRequests else { return }
+        self.exchange = nil
+        self.responding = false
+        if self.delivering { return }
+        if self.unparsed != nil {
+            // Not from inside this write: the exchange is still finishing the response that
+            // ended (logging, timers) and must not see the next request first.
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (connection, context) = loopBound.value
+                connection.deliver(context: context)
+                connection.resumeReading(context: context)
+            }
+        } else {
+            self.resumeReading(context: context)
+        }
+    }
+
+    /// The next request is buffered and waits for the response before it: reading more would
+    /// only queue. Until one arrives, reading goes on as usual.
+    private var waitsForResponse: Bool { self.responding && self.parser.isBetweenRequests && self.unparsed != nil }
+
+    func read(context: ChannelHandlerContext) {
+        if self.waitsForResponse {
+            self.readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading(context: ChannelHandlerContext) {
+        if self.readPending && !self.waitsForResponse {
+            self.readPending = false
+            context.read()
+        }
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        self.writer.flush(context: context)
+    }
+}

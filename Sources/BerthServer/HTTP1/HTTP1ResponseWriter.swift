@@ -1,0 +1,151 @@
+import BerthStatic
+import NIOCore
+import NIOHTTP1
+
+/// Response heads and bodies as HTTP/1.1 bytes (RFC 9112), collected so that the writes of
+/// one response leave together: a head and a small body are one buffer, one `write(2)`.
+struct HTTP1ResponseWriter {
+    /// Bodies up to this size are copied behind their head rather than written on their own.
+    static let coalescingLimit = 16 * 1024
+
+    private var common: CommonFields
+    /// Serialized bytes not yet handed to the socket.
+    private var pending: ByteBuffer?
+    /// The body being written is chunk-coded.
+    private var chunked = false
+
+    init(serverName: String) {
+        self.common = CommonFields(server: serverName)
+    }
+
+    /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
+    /// needs: `Connection` (close, or keep-alive for HTTP/1.0) and chunked coding.
+    mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator) {
+        var out = allocator.buffer(capacity: 192 + (head.prepared?.readableBytes ?? head.fields.count * 48))
+        if head.status == 200 && version.minor == 1 {
+            out.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            out.writeStaticString(version.minor == 0 ? "HTTP/1.0 " : "HTTP/1.1 ")
+            let status = HTTPResponseStatus(statusCode: head.status)
+            out.writeString(String(head.status))
+            out.writeStaticString(" ")
+            out.writeString(status.reasonPhrase)
+            out.writeStaticString("\r\n")
+        }
+        out.writeImmutableBuffer(self.common.http1Lines())
+        if let prepared = head.prepared {
+            out.writeImmutableBuffer(prepared)
+        } else {
+            for (name, value) in head.fields {
+                out.writeString(name)
+                out.writeStaticString(": ")
+                out.writeString(value)
+                out.writeStaticString("\r\n")
+            }
+        }
+        if head.chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
+        if head.closes {
+            out.writeStaticString("Connection: close\r\n")
+        } else if version.minor == 0 {
+            out.writeStaticString("Connection: keep-alive\r\n")
+        }
+        out.writeStaticString("\r\n")
+        self.chunked = head.chunked
+        self.append(&out)
+    }
+
+    /// Writes a whole body. Returns the open file a region was written from: the caller keeps
+    /// it until the write completed (`whenWritten`).
+    mutating func write(_ body: ResponseBody, context: ChannelHandlerContext) -> OpenFile? {
+        switch body {
+        case .empty, .stream:
+            return nil
+        case .bytes(var buffer):
+            if self.pending != nil && buffer.readableBytes <= Self.coalescingLimit {
+                self.pending!.writeBuffer(&buffer)
+            } else {
+                self.writePending(context: context, promise: nil)
+                context.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+            }
+            return nil
+        case .file(let file, let offset, let count):
+            self.writePending(context: context, promise: nil)
+            let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
+            return file
+        case .parts(let parts):
+            var file: OpenFile?
+            for part in parts {
+                switch part {
+                case .bytes(let buffer):
+                    file = self.write(.bytes(buffer), context: context) ?? file
+                case .file(let openFile, let offset, let count):
+                    file = self.write(.file(openFile, offset: offset, count: count), context: context) ?? file
+                }
+            }
+            return file
+        }
+    }
+
+    /// One chunk of a streamed body, flushed; the future completes when the socket took it.
+    mutating func writeChunk(_ chunk: ByteBuffer, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        guard chunk.readableBytes > 0 else { return context.eventLoop.makeSucceededVoidFuture() }
+        var chunk = chunk
+        if self.chunked {
+            // An empty chunk would read as the last one; that case returned above.
+            var frame = context.channel.allocator.buffer(capacity: chunk.readableBytes + 16)
+            frame.writeString(String(chunk.readableBytes, radix: 16))
+            frame.writeStaticString("\r\n")
+            frame.writeBuffer(&chunk)
+            frame.writeStaticString("\r\n")
+            self.append(&frame)
+        } else {
+            self.append(&chunk)
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.writePending(context: context, promise: promise)
+        context.flush()
+        return promise.futureResult
+    }
+
+    /// The last chunk of a streamed body.
+    mutating func endChunks(context: ChannelHandlerContext) {
+        guard self.chunked else { return }
+        self.chunked = false
+        var last = context.channel.allocator.buffer(capacity: 5)
+        last.writeStaticString("0\r\n\r\n")
+        self.append(&last)
+    }
+
+    mutating func flush(context: ChannelHandlerContext) {
+        self.writePending(context: context, promise: nil)
+        context.flush()
+    }
+
+    /// Runs `done` once everything written so far has left: writes complete in order, so an
+    /// empty write completes after all before it.
+    mutating func whenWritten(context: ChannelHandlerContext, _ done: @escaping () -> Void) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.writePending(context: context, promise: promise)
+        context.flush()
+        let loopBound = NIOLoopBound(done, eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in loopBound.value() }
+    }
+
+    private mutating func append(_ bytes: inout ByteBuffer) {
+        if self.pending == nil {
+            self.pending = bytes
+        } else {
+            self.pending!.writeBuffer(&bytes)
+        }
+    }
+
+    private mutating func writePending(context: ChannelHandlerContext, promise: EventLoopPromise<Void>?) {
+        if let bytes = self.pending {
+            self.pending = nil
+            context.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
+        } else if let promise {
+            context.write(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+@_spi(BerthServer) import BerthApp
+@_spi(BerthServer) import BerthAppLoader
+import BerthConfig
+import BerthStatic
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// An app mounted on routes: the loaded library plus what the server enforces around it.
+public final class AppEndpoint: Sendable {
+    public let name: String
+    let app: LoadedApp
+    /// An app that has not answered by then gets its request cut off with 504.
+    let requestTimeout: TimeAmount
+    let logger: Logger
+    /// The files an app answers with (`.file(path)`), served like a static site's, from one
+    /// open-file cache for the app's lifetime.
+    let files: StaticSite?
+
+    public init(name: String, app: LoadedApp, requestTimeout: Duration, logger: Logger) {
+        self.name = name
+        self.app = app
+        self.requestTimeout = TimeAmount(requestTimeout)
+        self.logger = logger
+        var options = StaticConfig(root: "/")
+        options.index = []
+        options.dotfiles = true
+        options.symlinksOutsideRoot = true
+        options.precompressed = false
+        self.files = try? StaticSite(options: options)
+    }
+
+    /// Runs the app's shutdown hook (a draining worker closes files and connections).
+    public func stop() async {
+        await self.app.stop()
+    }
+}
+
+/// A path's app: the request goes to the app's router in a task; its answer comes back to the
+/// exchange on the connection's event loop. The exchange makes sure exactly one answer is
+/// written: the app's, a 504 when it is too slow, or a 413 when the body outgrows the limit.
+struct AppHandler: RouteHandler {
+    let endpoint: AppEndpoint
+
+    func respond(to routed: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
+        let head = routed.head
+        let body: RequestBody
+        if exchange.state.requestBody == .complete {
+            body = RequestBody(bytes: [])
+        } else {
+            let stream = RequestBody.stream(onDemand: {})
+            body = stream.body
+            // The body is bounded by `body_bytes`, so what the app has not read yet is too.
+            exchange.readBody(into: AppBodyFeed(source: stream.source))
+        }
+        let request = Request(
+            method: Request.Method(rawValue: head.method.rawValue),
+            path: PercentEncoding.encodePath(routed.target.path),
+            queryString: routed.target.query ?? "",
+            headers: Headers(trustedFields: head.headers.map { (name: $0.name, value: $0.value) }),
+            remoteAddress: routed.remoteAddress == "-" ? nil : routed.remoteAddress,
+            host: routed.host.name,
+            body: body
+        )
+        let endpoint = self.endpoint
+        let loop = exchange.eventLoop
+        let exchangeOnLoop = NIOLoopBound(exchange, eventLoop: loop)
+        let routePrefix = routed.route.prefix
+        let hostName = routed.host.name
+        // One task per request: the app's answer, then back to the connection's event loop.
+        let task = Task {
+            let outcome = await endpoint.app.respond(to: request)
+            loop.execute {
+                let exchange = exchangeOnLoop.value
+                if let error = outcome.error {
+                    endpoint.logger.error("app failed", metadata: [
+                        "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
+                        "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
+                    ])
+                }
+                exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
+            }
+        }
+        let timeout = loop.scheduleTask(in: endpoint.requestTimeout) {
+            let exchange = exchangeOnLoop.value
+            guard !exchange.state.isAnswered else { return }
+            task.cancel()
+            endpoint.logger.error("app did not answer in time", metadata: [
+                "app.name": "\(endpoint.name)", "http.host": "\(hostName)", "http.route": "\(routePrefix)",
+            ])
+            exchange.answer(.page(504))
+        }
+        // The client left or a refusal answered: the app's work is no longer wanted.
+        exchange.onAbandon = {
+            task.cancel()
+            timeout.cancel()
+        }
+        return .pending
+    }
+}
+
+/// Feeds a request body to the app's `RequestBody` stream.
+private final class AppBodyFeed: RequestBodyConsumer {
+    let source: RequestBodySource
+
+    init(source: RequestBodySource) {
+        self.source = source
+    }
+
+    func received(_ chunk: ByteBuffer) {
+        _ = self.source.yield(Array(chunk.readableBytesView))
+    }
+
+    func ended() {
+        self.source.finish()
+    }
+
+    func failed(tooLarge: Bool) {
+        self.source.fail(tooLarge ? RequestBodyError.tooLarge(limit: 0) : CancellationError())
+    }
+}
+
+/// What the app answered, as a response message. Framing (Content-Length, Transfer-Encoding,
+/// Connection) is the server's: the app's values for those are dropped, and a header that could
+/// split the response (CR, LF, other control bytes) never reaches the wire.
+enum AppResponse {
+    static func message(_ response: Response, endpoint: AppEndpoint, routePrefix: String, exchange: Exchange) -> ResponseMessage {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(response.headers.count + 2)
+        for field in response.headers {
+            let lower = field.name.lowercased()
+            if lower == "content-length" || lower == "transfer-encoding" || lower == "connection" { continue }
+            guard AppHeaderCheck.isSafe(name: field.name, value: field.value) else {
+                endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(field.name)"])
+                return .page(500)
+            }
+            fields.append((field.name, field.value))
+        }
+        let status = response.status.code
+        switch response.body {
+        case .empty:
+            if status != 204 && status != 304 { fields.append(("Content-Length", "0")) }
+            return ResponseMessage(status: status, fields: fields, body: .empty)
+        case .bytes(let bytes):
+            fields.append(("Content-Length", String(bytes.count)))
+            return ResponseMessage(status: status, fields: fields, body: .bytes(exchange.allocator.buffer(bytes: bytes)))
+        case .file(let path):
+            return Self.file(path, status: status, fields: fields, endpoint: endpoint, exchange: exchange)
+        case .stream(let produce):
+            return ResponseMessage(status: status, fields: fields, body: .stream(Self.stream(produce, endpoint: endpoint, routePrefix: routePrefix, loop: exchange.eventLoop)))
+        @unknown default:
+            return .page(500)
+        }
+    }
+
+    /// A file named by the app is served like a static file (ranges, conditional requests,
+    /// sendfile), from the app's own open-file cache.
+    private static func file(_ path: String, status: Int, fields: [(String, String)], endpoint: AppEndpoint, exchange: Exchange) -> ResponseMessage {
+        guard path.hasPrefix("/"), let files = endpoint.files, let head = exchange.head else { return .page(500) }
+        let request = StaticRequest(
+            method: head.method == .HEAD ? "HEAD" : "GET", path: path, originalPath: path, query: nil,
+            headers: StaticRequestHeaders(head.headers))
+        guard case .response(let fileResponse) = files.respond(to: request), fileResponse.status != 301 else { return .page(404) }
+        var message = ResponseMessage(fileResponse)
+        if !fields.isEmpty {
+            // The app's own headers win (say, its Content-Type or Cache-Control).
+            for (name, value) in fields {
+                message.removeFields { $0.lowercased() == name.lowercased() }
+                message.fields.append((name, value))
+            }
+        }
+        if fileResponse.status == 200 { message.status = status }
+        return message
+    }
+
+    /// A streamed body: each write waits until the transport took the previous one, so a fast
+    /// app cannot flood memory. A failure mid-body cuts the response off.
+    private static func stream(
+        _ produce: @escaping @Sendable (ResponseBodyWriter) async throws -> Void, endpoint: AppEndpoint, routePrefix: String, loop: EventLoop
+    ) -> ResponseStream {
+        ResponseStream { sink in
+            let sinkOnLoop = NIOLoopBound(sink, eventLoop: loop)
+            let writer = ResponseBodyWriter { bytes in
+                try await loop.flatSubmit { () -> EventLoopFuture<Void> in
+                    sinkOnLoop.value.write(ByteBuffer(bytes: bytes))
+                }.get()
+            }
+            Task {
+                var failure: Error?
+                do { try await produce(writer) } catch { failure = error }
+                loop.execute {
+                    if let failure {
+                        endpoint.logger.error("app failed while streaming a response", metadata: [
+                            "app.name": "\(endpoint.name)", "http.route": "\(routePrefix)", "error": "\(failure)",
+                        ])
+                        sinkOnLoop.value.fail(failure)
+                    } else {
+                        sinkOnLoop.value.finish()
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// RFC 9110 §5.1/§5.5: a field name is a token, a value has no CR, LF or NUL (and no other
+/// control bytes but tab). Anything else from an app would let it forge headers.
+enum AppHeaderCheck {
+    static func isSafe(name: String, value: String) -> Bool {
+        guard !name.isEmpty else { return false }
+        for byte in name.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                continue
+            case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
+                UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
+                UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
+                continue
+            default:
+                return false
+            }
+        }
+        return value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
+    }
+}

@@ -8,12 +8,16 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// time: parallel starts would only queue on the same build.
 @Suite("Swift apps loaded as plugins, over real sockets", .serialized)
 struct AppsTests {
-    static func start(timeout: String = "2s", extraHosts: String = "") throws -> BerthProcess {
+    static func start(timeout: String = "2s", extraHosts: String = "", secure: Bool = false) throws -> BerthProcess {
         let root = repositoryRoot.path
+        let certificate = try TestCertificates.make(["odd.test", "hello.test", "static.test"])
+        let tls = secure ? "\n  - { address: 127.0.0.1, port: 0, tls: true }" : ""
+        let hostTLS = secure ? "\n    tls: { certificate: \(certificate.certificate), key: \(certificate.key) }" : ""
         // The notes app resolves data_dir against its own folder: give it an absolute one.
         let data = try TemporaryDirectory.make()
         let yaml = """
-            listen: [{ address: 127.0.0.1, port: 0 }]
+            listen:
+              - { address: 127.0.0.1, port: 0 }\(tls)
             threads: 2
             logs: { error: stderr, access: access.log }
             limits: { body_bytes: 64KiB }
@@ -34,18 +38,20 @@ struct AppsTests {
               notes.test:
                 paths:
                   /: { static: \(root)/sites/notes/public, fallback: notes }
-              hello.test:
+              hello.test:\(hostTLS)
                 app: hello
-              odd.test:
+              odd.test:\(hostTLS)
+                errors: { 504: assets/504.html }
                 paths:
                   /: { static: assets, fallback: misbehaving }
                   /api: { app: misbehaving }
-              static.test:
+              static.test:\(hostTLS)
                 default: true
                 static: assets
             \(extraHosts)
             """
-        let berth = try BerthProcess(yaml: yaml, files: ["assets/index.html": "static index"], startTimeout: 900)
+        let berth = try BerthProcess(yaml: yaml, files: ["assets/index.html": "static index", "assets/504.html": "<p>too slow</p>"],
+                                     startTimeout: 900)
         berth.extraDirectories.append(data)
         return berth
     }
@@ -240,6 +246,56 @@ struct AppsTests {
         let ranged = try berth.request("/api/file", host: "odd.test", headers: ["Range": "bytes=0-1"])
         #expect(ranged.status == 206)
         #expect(ranged.text == "//")
+    }
+
+    /// Apps answer the same over every protocol: their status, fields and bodies, streamed ones
+    /// included; an app's files and an app's own validators get conditional requests and
+    /// ranges; its errors get the host's pages; the access log has each exchange.
+    @Test(arguments: Transport.allCases)
+    func appsBehaveTheSame(over transport: Transport) throws {
+        let berth = try Self.start(timeout: "1s", secure: true)
+        let hello = try berth.curl("/hello/Ada", host: "hello.test", over: transport)
+        #expect(hello.status == 200 && hello.text.contains("Ahoy, Ada"), "\(hello)")
+        #expect(hello.version == (transport == .https2 ? "2" : "1.1"))
+
+        let stream = try berth.curl("/api/stream", host: "odd.test", over: transport)
+        #expect(stream.status == 200 && stream.text == (0..<5).map { "chunk \($0)\n" }.joined(), "\(stream)")
+
+        let echoed = try berth.curl("/api/count", host: "odd.test", over: transport, method: "POST", body: Data(repeating: 0x61, count: 5000))
+        #expect(echoed.text == "5000")
+        let tooLarge = try berth.curl("/api/count", host: "odd.test", over: transport, method: "POST", body: Data(repeating: 0x61, count: 70_000))
+        #expect(tooLarge.status == 413, "\(tooLarge)")
+
+        // The app's file: validators, 304, ranges, 412.
+        let file = try berth.curl("/api/file", host: "odd.test", over: transport)
+        let etag = try #require(file.header("etag"))
+        #expect(try berth.curl("/api/file", host: "odd.test", over: transport, headers: ["If-None-Match: \(etag)"]).status == 304)
+        let fileRange = try berth.curl("/api/file", host: "odd.test", over: transport, headers: ["Range: bytes=0-1"])
+        #expect(fileRange.status == 206 && fileRange.text == "//" && fileRange.header("content-range")?.hasPrefix("bytes 0-1/") == true)
+        #expect(try berth.curl("/api/file", host: "odd.test", over: transport, headers: ["If-Match: \"other\""]).status == 412)
+
+        // The app's own validators on a body in memory.
+        let tagged = try berth.curl("/api/tagged", host: "odd.test", over: transport)
+        #expect(tagged.status == 200 && tagged.header("etag") == "\"v1\"")
+        let notModified = try berth.curl("/api/tagged", host: "odd.test", over: transport, headers: ["If-None-Match: \"v1\""])
+        #expect(notModified.status == 304 && notModified.body.isEmpty && notModified.header("etag") == "\"v1\"")
+        let since = try berth.curl("/api/tagged", host: "odd.test", over: transport, headers: ["If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT"])
+        #expect(since.status == 304)
+        let taggedRange = try berth.curl("/api/tagged", host: "odd.test", over: transport, headers: ["Range: bytes=10-14"])
+        #expect(taggedRange.status == 206 && taggedRange.text == "abcde" && taggedRange.header("content-range") == "bytes 10-14/20")
+        let stale = try berth.curl("/api/tagged", host: "odd.test", over: transport, headers: ["Range: bytes=10-14", "If-Range: \"v0\""])
+        #expect(stale.status == 200 && stale.text == "0123456789abcdefghij")
+
+        // Errors: a thrown error is a 500; a slow app gets the host's page for 504.
+        #expect(try berth.curl("/api/throw", host: "odd.test", over: transport).status == 500)
+        let slow = try berth.curl("/api/slow", host: "odd.test", over: transport)
+        #expect(slow.status == 504 && slow.text == "<p>too slow</p>", "\(slow)")
+        #expect(try berth.curl("/api/inject", host: "odd.test", over: transport).status == 500)
+
+        let expected = ["\"GET /hello/Ada \(transport.logVersion)\" 200 ", "\"GET /api/stream \(transport.logVersion)\" 200 40 ",
+                        "\"GET /api/slow \(transport.logVersion)\" 504 "]
+        let log = berth.accessLog(containing: expected)
+        for line in expected { #expect(log.contains(line), "\(log)") }
     }
 
     @Test func fallbackGetsWhatNoFileMatches() throws {

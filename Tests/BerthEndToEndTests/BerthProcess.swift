@@ -204,3 +204,16 @@ enum TemporaryDirectory {
         return url
     }
 }
+
+extension BerthProcess {
+    /// The access log once it holds every one of `lines` (each line is written just after its
+    /// response leaves, so a client can be a moment ahead of it), or as it is after `timeout`.
+    func accessLog(containing lines: [String], file: String = "access.log", timeout: TimeInterval = 5) -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let log = (try? String(contentsOf: self.directory.appendingPathComponent(file), encoding: .utf8)) ?? ""
+            if lines.allSatisfy(log.contains) || Date() > deadline { return log }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
+}

@@ -2,6 +2,7 @@ import BerthConfig
 import BerthConfigFile
 import Foundation
 import NIOHPACK
+import NIOHTTP1
 import Testing
 @testable import BerthServer
 
@@ -163,14 +164,15 @@ struct TLSTests {
         var limits = ConnectionLimits(Limits())
         limits.headerBytes = 100
         limits.headerCount = 3
-        let small: HPACKHeaders = [":method": "GET", ":path": String(repeating: "p", count: 500), "a": "1", "b": "2"]
-        #expect(HTTP2StreamGuard.check(small, limits: limits) == nil)
-        let tooMany: HPACKHeaders = ["a": "1", "b": "2", "c": "3", "d": "4"]
-        #expect(HTTP2StreamGuard.check(tooMany, limits: limits) == .requestHeaderFieldsTooLarge)
+        func check(_ fields: [(String, String)], uri: String = "/") -> HTTPResponseStatus? {
+            let head = HTTPRequestHead(version: .http2, method: .GET, uri: uri, headers: HTTPHeaders(fields))
+            if case .failure(let rejected) = RequestHeadCheck.check(head, limits: limits) { return rejected.status }
+            return nil
+        }
+        #expect(check([("a", "1"), ("b", "2")], uri: "/" + String(repeating: "p", count: 500)) == nil)
+        #expect(check([("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")]) == .requestHeaderFieldsTooLarge)
         // "a: " + value + CRLF, as HTTP/1.1 would carry it: 100 bytes fit, 101 do not.
-        let atLimit: HPACKHeaders = ["a": String(repeating: "x", count: 95)]
-        #expect(HTTP2StreamGuard.check(atLimit, limits: limits) == nil)
-        let justOver: HPACKHeaders = ["a": String(repeating: "x", count: 96)]
-        #expect(HTTP2StreamGuard.check(justOver, limits: limits) == .requestHeaderFieldsTooLarge)
+        #expect(check([("a", String(repeating: "x", count: 95))]) == nil)
+        #expect(check([("a", String(repeating: "x", count: 96))]) == .requestHeaderFieldsTooLarge)
     }
 }

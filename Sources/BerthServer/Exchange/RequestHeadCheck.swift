@@ -25,6 +25,12 @@ struct RequestHeadCheck {
             return .failure(.init(status: .uriTooLong, reason: "request target longer than \(limits.uriBytes) bytes", mustClose: true))
         }
 
+        // HTTP/1.1's parser bounds a head's fields as it reads them; an HTTP/2 field block
+        // (already bounded by SETTINGS_MAX_HEADER_LIST_SIZE) is measured here, the same way.
+        if head.version.major == 2, let rejected = Self.checkFieldSizes(head.headers, limits: limits) {
+            return .failure(rejected)
+        }
+
         // RFC 9112 §3.2: 400 for a 1.1 request without Host, or with more than one.
         let fields = FramingFields(head.headers)
         if fields.host.count > 1 {
@@ -93,6 +99,15 @@ struct RequestHeadCheck {
             expectsContinue: expectsContinue && expectsBody,
             expectsBody: expectsBody
         ))
+    }
+
+    /// The sizes HTTP/1.1 would see: each field as `name: value\r\n`. Pseudo-fields (RFC 9113
+    /// §8.3) stand for the request line, which `uri_bytes` bounds.
+    static func checkFieldSizes(_ headers: HTTPHeaders, limits: ConnectionLimits) -> Rejected? {
+        var bytes = 0
+        for (name, value) in headers { bytes += name.utf8.count + value.utf8.count + 4 }
+        guard headers.count > limits.headerCount || bytes > limits.headerBytes else { return nil }
+        return Rejected(status: .requestHeaderFieldsTooLarge, reason: "header fields over the limits", mustClose: false)
     }
 
     /// RFC 3986 reg-name / IP-literal characters plus a port; anything else (spaces, slashes,

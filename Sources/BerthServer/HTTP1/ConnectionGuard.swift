@@ -250,7 +250,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .cancel:
             self.deadline = nil
         case .arm(let amount):
-            let deadline = NIODeadline.now() + amount
+            let deadline = context.eventLoop.now + amount
             self.deadline = deadline
             if self.timer == nil || deadline < self.timerFiresAt {
                 self.schedule(at: deadline, context: context)
@@ -271,7 +271,7 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func timerFired(context: ChannelHandlerContext) {
         self.timer = nil
         guard let deadline = self.deadline else { return }
-        if deadline > .now() {
+        if deadline > context.eventLoop.now {
             self.schedule(at: deadline, context: context)
             return
         }

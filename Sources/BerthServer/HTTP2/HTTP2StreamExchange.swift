@@ -87,10 +87,12 @@ final class HTTP2StreamExchange: ChannelInboundHandler, ExchangeTransport {
         case .file(let file, let offset, let count): write(.file(file, offset: offset, count: count))
         case .parts(let parts): parts.forEach(write)
         }
+        // Handed over before the end is written: writing it may close the stream at once,
+        // which would look like a client that went away.
+        exchange.responseHandedOver()
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: written)
         written.futureResult.whenComplete { _ in withExtendedLifetime(openFile) {} }
-        exchange.responseHandedOver()
     }
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {
@@ -106,8 +108,8 @@ final class HTTP2StreamExchange: ChannelInboundHandler, ExchangeTransport {
 
     func endStream(exchange: Exchange) {
         guard let context else { return }
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
         exchange.responseHandedOver()
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     func abort(exchange: Exchange) {

@@ -57,13 +57,7 @@ final class HTTP2StreamGuard: ChannelDuplexHandler {
         switch self.unwrapInboundIn(data) {
         case .headers(let headers):
             if headers.endStream { self.requestEnded = true }
-            if !self.sawHead {
-                self.sawHead = true
-                if let status = Self.check(headers.headers, limits: self.limits) {
-                    self.answer(status, context: context)
-                    return
-                }
-            }
+            self.sawHead = true
         case .data(let payload):
             if payload.endStream { self.requestEnded = true }
             self.bodyBytes += payload.data.readableBytes
@@ -80,19 +74,6 @@ final class HTTP2StreamGuard: ChannelDuplexHandler {
             self.arm(context: context)
         }
         context.fireChannelRead(data)
-    }
-
-    /// The sizes HTTP/1.1 would see: each field as `name: value\r\n`; pseudo-header fields
-    /// (RFC 9113 §8.3) stand for the request line, which `uri_bytes` bounds.
-    static func check(_ headers: HPACKHeaders, limits: ConnectionLimits) -> HTTPResponseStatus? {
-        var count = 0
-        var bytes = 0
-        for (name, value, _) in headers where !name.hasPrefix(":") {
-            count += 1
-            bytes += name.utf8.count + value.utf8.count + 4
-        }
-        if count > limits.headerCount || bytes > limits.headerBytes { return .requestHeaderFieldsTooLarge }
-        return nil
     }
 
     // MARK: - Response frames

@@ -40,6 +40,13 @@ public struct MisbehavingApp: App {
             })
         }
         router.get("/api/file") { _ in Response(body: .file(root + "/Package.swift")) }
+        router.get("/api/tagged") { _ in
+            // Validators of the app's own: the server answers conditional and range requests.
+            var response = Response.text("0123456789abcdefghij")
+            response.headers.add(name: "ETag", value: "\"v1\"")
+            response.headers.add(name: "Last-Modified", value: "Sun, 06 Nov 1994 08:49:37 GMT")
+            return response
+        }
         router.post("/api/echo") { request in
             let echo = try await request.decode(as: Echo.self, limit: 1024)
             return try .json(echo, status: .created)

@@ -1,0 +1,112 @@
+import NIOCore
+
+/// One stream of an HTTP/2 connection as the server sees it: its state (RFC 9113 §5.1), its
+/// flow-control windows (§5.2, §6.9) and what the request declared about its body.
+struct HTTP2Stream: Sendable {
+    /// §5.1. Only client-initiated streams exist here (the server never pushes), so the
+    /// reserved states do not occur. A stream is stored only while open or half-closed;
+    /// `idle` and `closed` describe identifiers without a stored stream.
+    ///
+    /// half-closed (local) is passed through at once: a response that ends while the request
+    /// is still arriving is followed by RST_STREAM with NO_ERROR (§8.1), which closes the
+    /// stream.
+    enum State: Equatable, Sendable {
+        case idle
+        case open
+        case halfClosedRemote
+        case halfClosedLocal
+        case closed
+    }
+
+    var state: State
+    var receiveWindow: HTTP2ReceiveWindow
+    /// What the server may still send (§6.9.1). Negative after the peer shrank
+    /// SETTINGS_INITIAL_WINDOW_SIZE below what was already sent (§6.9.2).
+    var sendWindow: Int
+    var contentLength: Int?
+    /// Request body bytes received so far, padding excluded: checked against contentLength.
+    var receivedBytes = 0
+
+    init(state: State, receiveWindowSize: Int, sendWindow: Int, contentLength: Int?) {
+        self.state = state
+        self.receiveWindow = HTTP2ReceiveWindow(size: receiveWindowSize)
+        self.sendWindow = sendWindow
+        self.contentLength = contentLength
+    }
+}
+
+/// A receive window (RFC 9113 §6.9): how much the peer may still send, and how much the server
+/// has consumed without telling the peer yet. Consumed bytes are handed back with
+/// WINDOW_UPDATE in batches of at least half the window, not one update per DATA frame.
+///
+/// `size` = `available` + bytes received but not consumed + `unannounced`.
+struct HTTP2ReceiveWindow: Sendable {
+    let size: Int
+    private(set) var available: Int
+    private(set) var unannounced = 0
+
+    init(size: Int) {
+        self.size = size
+        self.available = size
+    }
+
+    /// Bytes received and held until the server consumes them.
+    var unconsumed: Int { self.size - self.available - self.unannounced }
+
+    /// Charges a flow-controlled frame; false when it exceeds the window (§6.9.1).
+    mutating func receive(_ bytes: Int) -> Bool {
+        guard bytes <= self.available else { return false }
+        self.available -= bytes
+        return true
+    }
+
+    /// Records consumed bytes; the increment to announce with WINDOW_UPDATE once half the
+    /// window is waiting for it, else nil.
+    mutating func consume(_ bytes: Int) -> Int? {
+        self.unannounced += min(bytes, self.unconsumed)
+        guard self.unannounced > 0, self.unannounced >= self.size / 2 else { return nil }
+        let increment = self.unannounced
+        self.available += increment
+        self.unannounced = 0
+        return increment
+    }
+}
+
+/// Streams closed not long ago, and how each was closed, in a fixed ring (no allocation after
+/// init). §5.1 treats frames on a closed stream by how it closed, and an endpoint cannot
+/// remember every stream: what fell out of the ring is "closed long ago".
+struct HTTP2ClosedStreams: Sendable {
+    enum Closure: Equatable, Sendable {
+        /// Both sides sent END_STREAM.
+        case finished
+        /// The client sent RST_STREAM.
+        case resetByPeer
+        /// This server sent RST_STREAM, refused the stream or ignored it after GOAWAY: frames
+        /// the client sent before it learnt so are ignored (§5.1 "closed").
+        case resetByServer
+    }
+
+    private var ids: [UInt32]
+    private var closures: [Closure]
+    private var next = 0
+
+    init(capacity: Int) {
+        self.ids = Array(repeating: 0, count: capacity)
+        self.closures = Array(repeating: .finished, count: capacity)
+    }
+
+    mutating func record(_ streamID: UInt32, _ closure: Closure) {
+        if let index = self.ids.firstIndex(of: streamID) {
+            self.closures[index] = closure
+            return
+        }
+        self.ids[self.next] = streamID
+        self.closures[self.next] = closure
+        self.next = (self.next + 1) % self.ids.count
+    }
+
+    func closure(of streamID: UInt32) -> Closure? {
+        guard streamID != 0, let index = self.ids.firstIndex(of: streamID) else { return nil }
+        return self.closures[index]
+    }
+}

@@ -50,7 +50,7 @@ struct HTTP2ConnectionStateTests {
         #expect(connection.respond(1, status: 200) == .none)
         #expect(connection.written().map(\.type) == [HTTP2FrameType.headers])
         #expect(connection.state.state(ofStream: 1) == .closed)
-        #expect(connection.state.activeStreamCount == 0)
+        #expect(connection.state.streams.activeCount == 0)
     }
 
     @Test func streamIdentifiersAreOddAndIncreasing() {
@@ -71,7 +71,7 @@ struct HTTP2ConnectionStateTests {
         for stream in stride(from: UInt32(1), through: 199, by: 2) {
             #expect(connection.open(stream).isRequestHead)
         }
-        #expect(connection.state.activeStreamCount == 100)
+        #expect(connection.state.streams.activeCount == 100)
         // The 101st stream, with a field the client's encoder adds to its dynamic table.
         #expect(connection.open(201, endStream: false, [("x-new", "1")]) == .none)
         #expect(connection.written() == [ServerFrame(type: 0x3, flags: 0, stream: 201, payload: ClientFrames.u32(7))])
@@ -225,5 +225,32 @@ struct HTTP2ConnectionStateTests {
         _ = connection.respond(1, status: 200)
         _ = connection.respond(3, status: 200)
         #expect(connection.written().map(\.payload) == [[0x20, 0x88], [0x88]])
+    }
+
+    /// What the connection handler will do: bytes through the decoder, frames into the state,
+    /// a decoder error into `fail`.
+    @Test func bytesThroughDecoderAndState() {
+        var decoder = HTTP2FrameDecoder(maxFieldBlockBytes: 16_384)
+        var state = HTTP2ConnectionState(maxHeaderListSize: 16_384)
+        var output = ByteBuffer()
+        state.start(output: &output)
+        var client = ClientEncoder()
+        var input = ClientFrames.opening
+        input.writeImmutableBuffer(ClientFrames.frame(type: 0x1, flags: 0x5, stream: 1, payload: Array(client.request().readableBytesView)))
+        // A PING of 6 bytes: a connection error.
+        input.writeImmutableBuffer(ClientFrames.frame(type: 0x6, stream: 0, payload: [1, 2, 3, 4, 5, 6]))
+        var actions: [HTTP2ConnectionState.Action] = []
+        do throws(HTTP2ConnectionError) {
+            while let frame = try decoder.next(from: &input) {
+                actions.append(state.receive(frame, now: .now(), output: &output))
+            }
+        } catch {
+            actions.append(state.fail(error, output: &output))
+        }
+        #expect(actions.count == 3 && actions[0] == .none && actions[1].isRequestHead && actions[2] == .closeConnection)
+        let frames = ServerFrame.parse(output)
+        #expect(frames.map(\.type) == [HTTP2FrameType.settings, HTTP2FrameType.settings, HTTP2FrameType.goAway])
+        #expect(frames[1].flags == 0x1)
+        #expect(frames[2].firstWord == 1 && frames[2].errorCode == .frameSizeError)
     }
 }

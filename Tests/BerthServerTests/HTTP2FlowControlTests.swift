@@ -32,7 +32,7 @@ struct HTTP2FlowControlTests {
         #expect(frames.map(\.errorCode) == [.flowControlError])
         #expect(frames.first?.type == HTTP2FrameType.rstStream)
         // The stream's bytes, never to be consumed now, go back to the connection window.
-        #expect(connection.state.activeStreamCount == 0)
+        #expect(connection.state.streams.activeCount == 0)
     }
 
     @Test func overrunningTheConnectionWindowIsAConnectionError() {

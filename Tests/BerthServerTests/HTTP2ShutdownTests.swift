@@ -95,6 +95,14 @@ struct HTTP2ShutdownTests {
         #expect(self.endsCalm(&connection))
     }
 
+    @Test func theBudgetRefillsWithTime() {
+        var connection = HTTP2ConnectionHarness()
+        #expect(self.flood(199, &connection) { connection, _ in connection.receive(.ping(opaque: 1)) }.allSatisfy { $0 == .none })
+        connection.now = connection.now + .seconds(30)
+        let actions = self.flood(201, &connection) { connection, _ in connection.receive(.ping(opaque: 1)) }
+        #expect(actions.firstIndex(of: .closeConnection) == 200)
+    }
+
     @Test func controlFramesAtAnHonestRateAreFine() {
         var connection = HTTP2ConnectionHarness()
         // 1000 PINGs, one every 200 ms (150 ms each is the sustained limit).

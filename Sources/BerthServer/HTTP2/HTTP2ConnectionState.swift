@@ -11,7 +11,7 @@ import NIOHTTP1
 /// It owns what must be decided once per connection: stream states and limits (§5.1), flow
 /// control both ways (§5.2, §6.9), the HPACK decoding context (§4.3), graceful shutdown
 /// (§6.8) and flood protection.
-struct HTTP2ConnectionState {
+struct HTTP2ConnectionState: Sendable {
     enum Action: Equatable, Sendable {
         case none
         /// A new request. `endStream`: it has no body.
@@ -48,11 +48,7 @@ struct HTTP2ConnectionState {
     let maxHeaderListSize: Int
     let initialWindowSize: Int
     private var hpack: HPACKDecoder
-    private var streams: [UInt32: HTTP2Stream] = [:]
-    private var closedStreams = HTTP2ClosedStreams(capacity: 128)
-    /// The highest stream identifier the client used (§5.1.1), and the highest one accepted.
-    private(set) var highestStreamID: UInt32 = 0
-    private(set) var lastAcceptedStreamID: UInt32 = 0
+    private(set) var streams = HTTP2StreamTable(capacity: Self.maxConcurrentStreams)
     private var connectionReceiveWindow: HTTP2ReceiveWindow
     private(set) var connectionSendWindow = HTTP2Limits.defaultWindowSize
     private(set) var peer = HTTP2PeerSettings()
@@ -71,7 +67,6 @@ struct HTTP2ConnectionState {
         self.initialWindowSize = initialWindowSize
         self.connectionReceiveWindow = HTTP2ReceiveWindow(size: connectionWindowSize)
         self.hpack = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: HPACKDecoder.maxDynamicTableSize, maxHeaderListSize: maxHeaderListSize)
-        self.streams.reserveCapacity(Self.maxConcurrentStreams)
     }
 
     /// Our SETTINGS, the server connection preface (§3.4), and the connection window beyond
@@ -88,13 +83,9 @@ struct HTTP2ConnectionState {
         if extra > 0 { HTTP2FrameWriter.writeWindowUpdate(streamID: 0, increment: extra, into: &output) }
     }
 
-    /// Streams open or half-closed: what counts against MAX_CONCURRENT_STREAMS.
-    var activeStreamCount: Int { self.streams.count }
-
     /// §5.1, for a stream identifier of this connection.
     func state(ofStream streamID: UInt32) -> HTTP2Stream.State {
-        if let stream = self.streams[streamID] { return stream.state }
-        return streamID > self.highestStreamID ? .idle : .closed
+        self.streams.state(of: streamID)
     }
 
     // MARK: - Frames from the client
@@ -144,7 +135,8 @@ struct HTTP2ConnectionState {
         // ignored, or the HPACK contexts of client and server drift apart.
         let fields = try self.decode(fieldBlock)
 
-        if var stream = self.streams[streamID] {
+        switch self.streams.lookup(streamID) {
+        case .active(var stream):
             // A second HEADERS: trailers. On a half-closed (remote) stream, §5.1 says
             // STREAM_CLOSED; without END_STREAM the request is malformed (§8.1).
             guard stream.state == .open else { return try self.streamError(streamID, .streamClosed, now: now, output: &output) }
@@ -156,33 +148,29 @@ struct HTTP2ConnectionState {
                 return try self.streamError(streamID, error.code, now: now, output: &output)
             }
             stream.state = .halfClosedRemote
-            self.streams[streamID] = stream
+            self.streams.update(streamID, stream)
             return .requestEnd(streamID: streamID)
-        }
-
-        if streamID <= self.highestStreamID {
-            switch self.closedStreams.closure(of: streamID) {
-            case .resetByServer:
-                return .none
-            case .finished, .resetByPeer:
-                return try self.streamError(streamID, .streamClosed, now: now, output: &output)
-            case nil:
-                // §5.1.1: a stream identifier not above every earlier one. (A stream closed so
-                // long ago that it was forgotten lands here too; §5.1 would have STREAM_CLOSED.)
-                throw HTTP2ConnectionError(.protocolError, "HEADERS on stream \(streamID), not above stream \(self.highestStreamID)")
+        case .closed(.resetByServer):
+            return .none
+        case .closed(.finished), .closed(.resetByPeer):
+            return try self.streamError(streamID, .streamClosed, now: now, output: &output)
+        case .closed(nil):
+            // §5.1.1: a stream identifier not above every earlier one. (A stream closed so
+            // long ago that it was forgotten lands here too; §5.1 would have STREAM_CLOSED.)
+            throw HTTP2ConnectionError(.protocolError, "HEADERS on stream \(streamID), not above stream \(self.streams.highestStreamID)")
+        case .idle:
+            guard streamID & 1 == 1 else {
+                throw HTTP2ConnectionError(.protocolError, "HEADERS on even stream \(streamID): clients use odd identifiers")
             }
+            self.streams.use(streamID)
         }
-        guard streamID & 1 == 1 else {
-            throw HTTP2ConnectionError(.protocolError, "HEADERS on even stream \(streamID): clients use odd identifiers")
-        }
-        self.highestStreamID = streamID
 
         if case .draining(let lastStreamID) = self.shutdown, streamID > lastStreamID {
             // §6.8: streams above the final GOAWAY's last stream are ignored.
-            self.closedStreams.record(streamID, .resetByServer)
+            self.streams.close(streamID, .resetByServer)
             return .none
         }
-        if self.streams.count >= Self.maxConcurrentStreams {
+        if self.streams.activeCount >= Self.maxConcurrentStreams {
             // §5.1.2: the stream is refused, the connection carries on.
             return try self.streamError(streamID, .refusedStream, now: now, output: &output)
         }
@@ -194,10 +182,11 @@ struct HTTP2ConnectionState {
         } catch {
             return try self.streamError(streamID, error.code, now: now, output: &output)
         }
-        self.streams[streamID] = HTTP2Stream(
-            state: endStream ? .halfClosedRemote : .open, receiveWindowSize: self.initialWindowSize,
-            sendWindow: self.peer.initialWindowSize, contentLength: request.contentLength)
-        self.lastAcceptedStreamID = streamID
+        self.streams.open(
+            streamID,
+            HTTP2Stream(
+                state: endStream ? .halfClosedRemote : .open, receiveWindowSize: self.initialWindowSize,
+                sendWindow: self.peer.initialWindowSize, contentLength: request.contentLength))
         return .requestHead(streamID: streamID, head: request.head, contentLength: request.contentLength, endStream: endStream)
     }
 
@@ -220,15 +209,16 @@ struct HTTP2ConnectionState {
             throw HTTP2ConnectionError(.flowControlError, "DATA beyond the connection window")
         }
         if flowControlledLength == 0, !endStream { try self.flood.controlFrame(at: now) }
-        guard var stream = self.streams[streamID], stream.state == .open else {
+        let lookup = self.streams.lookup(streamID)
+        guard case .active(var stream) = lookup, stream.state == .open else {
             // These bytes never reach the server, so they are handed back at once.
             self.releaseConnectionWindow(flowControlledLength, output: &output)
-            if streamID > self.highestStreamID {
-                throw HTTP2ConnectionError(.protocolError, "DATA on idle stream \(streamID)")
-            }
-            if self.closedStreams.closure(of: streamID) == .resetByServer, self.streams[streamID] == nil { return .none }
+            switch lookup {
+            case .idle: throw HTTP2ConnectionError(.protocolError, "DATA on idle stream \(streamID)")
+            case .closed(.resetByServer): return .none
             // §6.1: DATA on a stream not open for the client.
-            return try self.streamError(streamID, .streamClosed, now: now, output: &output)
+            case .active, .closed: return try self.streamError(streamID, .streamClosed, now: now, output: &output)
+            }
         }
         guard stream.receiveWindow.receive(flowControlledLength) else {
             self.releaseConnectionWindow(flowControlledLength, output: &output)
@@ -237,11 +227,11 @@ struct HTTP2ConnectionState {
         stream.receivedBytes += payload.readableBytes
         if let length = stream.contentLength, stream.receivedBytes > length || (endStream && stream.receivedBytes != length) {
             // §8.1.1: the body disagrees with content-length.
-            self.streams[streamID] = stream
+            self.streams.update(streamID, stream)
             return try self.streamError(streamID, .protocolError, now: now, output: &output)
         }
         if endStream { stream.state = .halfClosedRemote }
-        self.streams[streamID] = stream
+        self.streams.update(streamID, stream)
         // Padding is consumed on arrival: the server only sees and reports the data.
         let padding = flowControlledLength - payload.readableBytes
         if padding > 0 { self.consumed(streamID: streamID, bytes: padding, output: &output) }
@@ -252,10 +242,11 @@ struct HTTP2ConnectionState {
         // Every client reset counts, answered or not: opening streams and resetting them at
         // once is the "rapid reset" attack (CVE-2023-44487).
         try self.flood.clientReset(at: now)
-        guard streamID <= self.highestStreamID else {
-            throw HTTP2ConnectionError(.protocolError, "RST_STREAM on idle stream \(streamID)")
+        switch self.streams.lookup(streamID) {
+        case .idle: throw HTTP2ConnectionError(.protocolError, "RST_STREAM on idle stream \(streamID)")
+        case .closed: return .none
+        case .active: break
         }
-        guard self.streams[streamID] != nil else { return .none }
         self.close(streamID, .resetByPeer, output: &output)
         let action = self.closeIfDone(output: &output)
         return action == .none ? .streamCancelled(streamID: streamID, code: code) : action
@@ -270,10 +261,9 @@ struct HTTP2ConnectionState {
             }
             return .sendWindowOpened
         }
-        guard streamID <= self.highestStreamID else {
-            throw HTTP2ConnectionError(.protocolError, "WINDOW_UPDATE on idle stream \(streamID)")
-        }
-        guard var stream = self.streams[streamID] else {
+        let lookup = self.streams.lookup(streamID)
+        guard case .active(var stream) = lookup else {
+            if case .idle = lookup { throw HTTP2ConnectionError(.protocolError, "WINDOW_UPDATE on idle stream \(streamID)") }
             // §5.1 allows WINDOW_UPDATE on a closed stream for a while; a stream of them is a flood.
             try self.flood.controlFrame(at: now)
             return .none
@@ -284,28 +274,20 @@ struct HTTP2ConnectionState {
         guard stream.sendWindow <= HTTP2Limits.maxWindowSize else {
             return try self.streamError(streamID, .flowControlError, now: now, output: &output)
         }
-        self.streams[streamID] = stream
+        self.streams.update(streamID, stream)
         return .sendWindowOpened
     }
 
     /// §6.5.2, §6.5.3: checked, applied, acknowledged.
     private mutating func receiveSettings(_ settings: HTTP2SettingsList, output: inout ByteBuffer) throws(HTTP2ConnectionError) -> Action {
         let change = try self.peer.apply(settings)
-        if change.initialWindowDelta != 0 {
-            // §6.9.2: the change applies to every open stream's window, even below zero.
-            for index in self.streams.values.indices {
-                self.streams.values[index].sendWindow += change.initialWindowDelta
-                guard self.streams.values[index].sendWindow <= HTTP2Limits.maxWindowSize else {
-                    throw HTTP2ConnectionError(.flowControlError, "stream window beyond 2^31-1")
-                }
-            }
+        guard change.initialWindowDelta == 0 || self.streams.addToSendWindows(change.initialWindowDelta) else {
+            throw HTTP2ConnectionError(.flowControlError, "stream window beyond 2^31-1")
         }
         HTTP2FrameWriter.writeSettingsAck(into: &output)
         return change.initialWindowDelta > 0 || change.maxFrameSizeGrew ? .sendWindowOpened : .none
     }
-}
 
-extension HTTP2ConnectionState {
     // MARK: - The server's side of streams
 
     /// How many DATA payload bytes may go out on `streamID` now: the smaller of the stream's
@@ -322,17 +304,15 @@ extension HTTP2ConnectionState {
     mutating func sendHeaders(streamID: UInt32, fieldBlock: ByteBuffer, endStream: Bool, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed else { return .closeConnection }
         guard self.streams[streamID] != nil else { return .streamCancelled(streamID: streamID, code: .streamClosed) }
+        var block = fieldBlock
         if self.peer.tableSizeUpdatePending {
             // Rare (a peer lowering SETTINGS_HEADER_TABLE_SIZE): this one block is copied.
-            var block = ByteBufferAllocator().buffer(capacity: fieldBlock.readableBytes + 1)
+            block = ByteBufferAllocator().buffer(capacity: fieldBlock.readableBytes + 1)
             HPACKResponseEncoder.writeTableSizeUpdateToZero(into: &block)
             block.writeImmutableBuffer(fieldBlock)
             self.peer.tableSizeUpdateSent()
-            HTTP2FrameWriter.writeHeaders(streamID: streamID, fieldBlock: block, endStream: endStream, maxFrameSize: self.peer.maxFrameSize, into: &output)
-        } else {
-            HTTP2FrameWriter.writeHeaders(
-                streamID: streamID, fieldBlock: fieldBlock, endStream: endStream, maxFrameSize: self.peer.maxFrameSize, into: &output)
         }
+        HTTP2FrameWriter.writeHeaders(streamID: streamID, fieldBlock: block, endStream: endStream, maxFrameSize: self.peer.maxFrameSize, into: &output)
         return endStream ? self.responseEnded(streamID, output: &output) : .none
     }
 
@@ -345,7 +325,7 @@ extension HTTP2ConnectionState {
         precondition(length == 0 || length <= self.sendableBytes(streamID: streamID), "DATA beyond the send window")
         stream.sendWindow -= length
         self.connectionSendWindow -= length
-        self.streams[streamID] = stream
+        self.streams.update(streamID, stream)
         HTTP2FrameWriter.writeDataHeader(streamID: streamID, length: length, endStream: endStream, into: &output)
         return endStream ? self.responseEnded(streamID, output: &output) : .none
     }
@@ -362,7 +342,7 @@ extension HTTP2ConnectionState {
         if let increment = stream.receiveWindow.consume(bytes), stream.state == .open {
             HTTP2FrameWriter.writeWindowUpdate(streamID: streamID, increment: increment, into: &output)
         }
-        self.streams[streamID] = stream
+        self.streams.update(streamID, stream)
         self.releaseConnectionWindow(bytes, output: &output)
     }
 
@@ -406,8 +386,8 @@ extension HTTP2ConnectionState {
     mutating func stopAcceptingStreams(output: inout ByteBuffer) -> Action {
         switch self.shutdown {
         case .serving, .announced:
-            HTTP2FrameWriter.writeGoAway(lastStreamID: self.lastAcceptedStreamID, code: .noError, into: &output)
-            self.shutdown = .draining(lastStreamID: self.lastAcceptedStreamID)
+            HTTP2FrameWriter.writeGoAway(lastStreamID: self.streams.lastOpenedStreamID, code: .noError, into: &output)
+            self.shutdown = .draining(lastStreamID: self.streams.lastOpenedStreamID)
             return self.closeIfDone(output: &output)
         case .draining, .closed:
             return .none
@@ -418,21 +398,21 @@ extension HTTP2ConnectionState {
     /// stream accepted, then close.
     mutating func fail(_ error: HTTP2ConnectionError, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed else { return .closeConnection }
-        HTTP2FrameWriter.writeGoAway(lastStreamID: self.lastAcceptedStreamID, code: error.code, debugData: error.reason, into: &output)
+        HTTP2FrameWriter.writeGoAway(lastStreamID: self.streams.lastOpenedStreamID, code: error.code, debugData: error.reason, into: &output)
         self.shutdown = .closed
         return .closeConnection
     }
 
     /// After a GOAWAY either way, the connection closes once no stream is left.
     private mutating func closeIfDone(output: inout ByteBuffer) -> Action {
-        guard self.streams.isEmpty else { return .none }
+        guard self.streams.activeCount == 0 else { return .none }
         switch self.shutdown {
         case .draining:
             self.shutdown = .closed
             return .closeConnection
         case .serving, .announced:
             guard self.peerWentAway else { return .none }
-            HTTP2FrameWriter.writeGoAway(lastStreamID: self.lastAcceptedStreamID, code: .noError, into: &output)
+            HTTP2FrameWriter.writeGoAway(lastStreamID: self.streams.lastOpenedStreamID, code: .noError, into: &output)
             self.shutdown = .closed
             return .closeConnection
         case .closed:
@@ -457,10 +437,9 @@ extension HTTP2ConnectionState {
     /// Bytes the server was handed but never reported consumed go back to the connection
     /// window with the stream, or the window would shrink for good.
     private mutating func close(_ streamID: UInt32, _ closure: HTTP2ClosedStreams.Closure, output: inout ByteBuffer) {
-        if let stream = self.streams.removeValue(forKey: streamID) {
+        if let stream = self.streams.close(streamID, closure) {
             self.releaseConnectionWindow(stream.receiveWindow.unconsumed, output: &output)
         }
-        self.closedStreams.record(streamID, closure)
     }
 
     private mutating func releaseConnectionWindow(_ bytes: Int, output: inout ByteBuffer) {

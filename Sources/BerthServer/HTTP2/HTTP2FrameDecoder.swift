@@ -12,7 +12,7 @@ import NIOCore
 /// - Padding is removed (§6.1), PRIORITY fields in HEADERS are skipped, frame types this
 ///   server does not know are dropped (§4.1).
 /// - DATA payloads are slices of the input, never copies.
-struct HTTP2FrameDecoder {
+struct HTTP2FrameDecoder: Sendable {
     enum Frame: Equatable, Sendable {
         /// `flowControlledLength` is the whole frame payload, padding included: that is what
         /// counts against flow-control windows (§6.9.1), while `payload` is only the data.

@@ -110,3 +110,82 @@ struct HTTP2ClosedStreams: Sendable {
         return self.closures[index]
     }
 }
+
+/// The streams of one connection (RFC 9113 §5.1): those open or half-closed, the highest
+/// identifier the client has used, and how the streams closed lately ended.
+struct HTTP2StreamTable: Sendable {
+    /// Where a stream identifier stands.
+    enum Lookup: Sendable {
+        case active(HTTP2Stream)
+        /// Above every identifier the client has used.
+        case idle
+        /// Closed, or skipped (§5.1.1: using an identifier closes the idle ones below it);
+        /// how it closed, if that was recent enough to be remembered.
+        case closed(HTTP2ClosedStreams.Closure?)
+    }
+
+    private var streams: [UInt32: HTTP2Stream] = [:]
+    private var recentlyClosed: HTTP2ClosedStreams
+    private(set) var highestStreamID: UInt32 = 0
+    /// The last stream opened, as GOAWAY names it (§6.8).
+    private(set) var lastOpenedStreamID: UInt32 = 0
+
+    init(capacity: Int, remembering closedCount: Int = 128) {
+        self.streams.reserveCapacity(capacity)
+        self.recentlyClosed = HTTP2ClosedStreams(capacity: closedCount)
+    }
+
+    /// Open and half-closed streams: what counts against MAX_CONCURRENT_STREAMS (§5.1.2).
+    var activeCount: Int { self.streams.count }
+
+    subscript(streamID: UInt32) -> HTTP2Stream? { self.streams[streamID] }
+
+    func lookup(_ streamID: UInt32) -> Lookup {
+        if let stream = self.streams[streamID] { return .active(stream) }
+        if streamID > self.highestStreamID { return .idle }
+        return .closed(self.recentlyClosed.closure(of: streamID))
+    }
+
+    func state(of streamID: UInt32) -> HTTP2Stream.State {
+        switch self.lookup(streamID) {
+        case .active(let stream): stream.state
+        case .idle: .idle
+        case .closed: .closed
+        }
+    }
+
+    /// A new, higher identifier was used by the client.
+    mutating func use(_ streamID: UInt32) {
+        precondition(streamID > self.highestStreamID)
+        self.highestStreamID = streamID
+    }
+
+    mutating func open(_ streamID: UInt32, _ stream: HTTP2Stream) {
+        self.streams[streamID] = stream
+        self.lastOpenedStreamID = streamID
+    }
+
+    /// Stores an active stream's new state.
+    mutating func update(_ streamID: UInt32, _ stream: HTTP2Stream) {
+        precondition(self.streams[streamID] != nil, "only active streams are updated")
+        self.streams[streamID] = stream
+    }
+
+    /// Closes a stream (if active) and remembers how; returns what it was.
+    @discardableResult
+    mutating func close(_ streamID: UInt32, _ closure: HTTP2ClosedStreams.Closure) -> HTTP2Stream? {
+        self.recentlyClosed.record(streamID, closure)
+        return self.streams.removeValue(forKey: streamID)
+    }
+
+    /// §6.9.2: a new SETTINGS_INITIAL_WINDOW_SIZE moves every active stream's send window by
+    /// the difference, below zero if need be. False if one would pass 2^31−1.
+    mutating func addToSendWindows(_ delta: Int) -> Bool {
+        var withinLimit = true
+        for index in self.streams.values.indices {
+            self.streams.values[index].sendWindow += delta
+            if self.streams.values[index].sendWindow > HTTP2Limits.maxWindowSize { withinLimit = false }
+        }
+        return withinLimit
+    }
+}

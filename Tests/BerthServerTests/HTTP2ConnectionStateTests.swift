@@ -23,7 +23,7 @@ struct HTTP2ConnectionStateTests {
         var connection = HTTP2ConnectionHarness()
         #expect(connection.settings([(0x2, 1), (0x1, 8192), (0x3, 10), (0x6, 1000), (0xff, 5)]) == .none)
         #expect(connection.written() == [ServerFrame(type: 0x4, flags: 0x1, stream: 0, payload: [])])
-        let invalid: [((UInt16, UInt32), H2ErrorCode)] = [
+        let invalid: [((UInt16, UInt32), HTTP2ErrorCode)] = [
             ((0x2, 2), .protocolError),
             ((0x4, 1 << 31), .flowControlError),
             ((0x5, 16_383), .protocolError),

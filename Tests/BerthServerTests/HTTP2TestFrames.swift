@@ -83,10 +83,10 @@ struct ServerFrame: Equatable {
         return frames
     }
 
-    var errorCode: H2ErrorCode? {
+    var errorCode: HTTP2ErrorCode? {
         switch self.type {
-        case HTTP2FrameType.rstStream: H2ErrorCode(rawValue: Self.u32(self.payload, at: 0))
-        case HTTP2FrameType.goAway: H2ErrorCode(rawValue: Self.u32(self.payload, at: 4))
+        case HTTP2FrameType.rstStream: HTTP2ErrorCode(rawValue: Self.u32(self.payload, at: 0))
+        case HTTP2FrameType.goAway: HTTP2ErrorCode(rawValue: Self.u32(self.payload, at: 4))
         default: nil
         }
     }

@@ -285,7 +285,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The server gives up on a stream: RST_STREAM with `code`.
-    func reset(_ streamID: UInt32, code: H2ErrorCode) {
+    func reset(_ streamID: UInt32, code: HTTP2ErrorCode) {
         guard let context else { return }
         let action = self.state.resetStream(streamID: streamID, code: code, output: &self.output)
         self.streams.removeValue(forKey: streamID)

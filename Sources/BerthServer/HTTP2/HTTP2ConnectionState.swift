@@ -22,7 +22,7 @@ struct HTTP2ConnectionState: Sendable {
         case requestEnd(streamID: UInt32)
         /// The client reset the stream, or a stream error was raised on it: the server drops
         /// its exchange and sends nothing more on the stream.
-        case streamCancelled(streamID: UInt32, code: H2ErrorCode)
+        case streamCancelled(streamID: UInt32, code: HTTP2ErrorCode)
         /// A send window grew: the server may resume sending where `sendableBytes` allows.
         case sendWindowOpened
         /// Output holds the last frames (a GOAWAY): write them and close. Exchanges still
@@ -238,7 +238,7 @@ struct HTTP2ConnectionState: Sendable {
         return .requestData(streamID: streamID, data: payload, endStream: endStream)
     }
 
-    private mutating func receiveReset(streamID: UInt32, code: H2ErrorCode, now: NIODeadline, output: inout ByteBuffer) throws(HTTP2ConnectionError) -> Action {
+    private mutating func receiveReset(streamID: UInt32, code: HTTP2ErrorCode, now: NIODeadline, output: inout ByteBuffer) throws(HTTP2ConnectionError) -> Action {
         // Every client reset counts, answered or not: opening streams and resetting them at
         // once is the "rapid reset" attack (CVE-2023-44487).
         try self.flood.clientReset(at: now)
@@ -317,8 +317,9 @@ struct HTTP2ConnectionState: Sendable {
     }
 
     /// Writes the header of a DATA frame of `length` bytes, at most `sendableBytes`, and
-    /// charges the send windows; the caller writes the payload right after `output`.
-    /// `.streamCancelled` when the stream is gone: nothing was written, send no payload.
+    /// charges the send windows; the caller writes the payload right after `output`, then,
+    /// for the frame with END_STREAM, calls `responseWritten`. `.streamCancelled` when the
+    /// stream is gone: nothing was written, send no payload.
     mutating func sendDataHeader(streamID: UInt32, length: Int, endStream: Bool, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed else { return .closeConnection }
         guard var stream = self.streams[streamID] else { return .streamCancelled(streamID: streamID, code: .streamClosed) }
@@ -327,7 +328,15 @@ struct HTTP2ConnectionState: Sendable {
         self.connectionSendWindow -= length
         self.streams.update(streamID, stream)
         HTTP2FrameWriter.writeDataHeader(streamID: streamID, length: length, endStream: endStream, into: &output)
-        return endStream ? self.responseEnded(streamID, output: &output) : .none
+        return .none
+    }
+
+    /// The payload of the DATA frame with END_STREAM is written: the response is complete.
+    /// What that means for the stream (and, after a GOAWAY, the connection) is written after
+    /// it, never between a frame's header and its payload.
+    mutating func responseWritten(streamID: UInt32, output: inout ByteBuffer) -> Action {
+        guard self.shutdown != .closed else { return .closeConnection }
+        return self.responseEnded(streamID, output: &output)
     }
 
     /// The server processed `bytes` of a stream's request body: its receive windows are
@@ -348,7 +357,7 @@ struct HTTP2ConnectionState: Sendable {
 
     /// The server gives up on a stream (a body over its limit, a timeout): RST_STREAM with
     /// `code`, and the stream is closed.
-    mutating func resetStream(streamID: UInt32, code: H2ErrorCode, output: inout ByteBuffer) -> Action {
+    mutating func resetStream(streamID: UInt32, code: HTTP2ErrorCode, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed, self.streams[streamID] != nil else { return .none }
         HTTP2FrameWriter.writeRSTStream(streamID: streamID, code: code, into: &output)
         self.close(streamID, .resetByServer, output: &output)
@@ -424,7 +433,7 @@ struct HTTP2ConnectionState: Sendable {
 
     /// A stream error (§5.4.2): RST_STREAM, and the stream is closed. `.streamCancelled` if
     /// the server knew the stream.
-    private mutating func streamError(_ streamID: UInt32, _ code: H2ErrorCode, now: NIODeadline, output: inout ByteBuffer) throws(HTTP2ConnectionError) -> Action {
+    private mutating func streamError(_ streamID: UInt32, _ code: HTTP2ErrorCode, now: NIODeadline, output: inout ByteBuffer) throws(HTTP2ConnectionError) -> Action {
         try self.flood.streamError(at: now)
         HTTP2FrameWriter.writeRSTStream(streamID: streamID, code: code, into: &output)
         let known = self.streams[streamID] != nil

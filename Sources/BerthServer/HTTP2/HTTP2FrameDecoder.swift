@@ -20,12 +20,12 @@ struct HTTP2FrameDecoder: Sendable {
         /// A complete field block, from HEADERS and any CONTINUATION frames; still HPACK-coded.
         case headers(streamID: UInt32, fieldBlock: ByteBuffer, endStream: Bool)
         case priority(streamID: UInt32)
-        case rstStream(streamID: UInt32, code: H2ErrorCode)
+        case rstStream(streamID: UInt32, code: HTTP2ErrorCode)
         case settings(HTTP2SettingsList)
         case settingsAck
         case ping(opaque: UInt64)
         case pingAck(opaque: UInt64)
-        case goAway(lastStreamID: UInt32, code: H2ErrorCode)
+        case goAway(lastStreamID: UInt32, code: HTTP2ErrorCode)
         case windowUpdate(streamID: UInt32, increment: UInt32)
     }
 
@@ -165,7 +165,7 @@ struct HTTP2FrameDecoder: Sendable {
         case HTTP2FrameType.rstStream:
             try Self.requireStream(streamID, "RST_STREAM")
             try Self.requireLength(length, 4, "RST_STREAM")
-            return .rstStream(streamID: streamID, code: H2ErrorCode(rawValue: payload.readInteger(as: UInt32.self)!))
+            return .rstStream(streamID: streamID, code: HTTP2ErrorCode(rawValue: payload.readInteger(as: UInt32.self)!))
 
         case HTTP2FrameType.settings:
             try Self.requireConnection(streamID, "SETTINGS")
@@ -192,7 +192,7 @@ struct HTTP2FrameDecoder: Sendable {
             try Self.requireConnection(streamID, "GOAWAY")
             guard length >= 8 else { throw HTTP2ConnectionError(.frameSizeError, "GOAWAY shorter than 8 bytes") }
             let lastStreamID = payload.readInteger(as: UInt32.self)! & HTTP2Limits.maxStreamID
-            return .goAway(lastStreamID: lastStreamID, code: H2ErrorCode(rawValue: payload.readInteger(as: UInt32.self)!))
+            return .goAway(lastStreamID: lastStreamID, code: HTTP2ErrorCode(rawValue: payload.readInteger(as: UInt32.self)!))
 
         case HTTP2FrameType.windowUpdate:
             try Self.requireLength(length, 4, "WINDOW_UPDATE")

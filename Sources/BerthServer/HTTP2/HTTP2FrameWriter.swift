@@ -43,7 +43,7 @@ enum HTTP2FrameWriter {
     }
 
     /// §6.8: `debugData` says why, for whoever reads the client's logs; it holds no secrets.
-    static func writeGoAway(lastStreamID: UInt32, code: H2ErrorCode, debugData: String = "", into buffer: inout ByteBuffer) {
+    static func writeGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: String = "", into buffer: inout ByteBuffer) {
         let debug = debugData.utf8
         Self.writeFrameHeader(length: 8 + debug.count, type: HTTP2FrameType.goAway, flags: 0, streamID: 0, into: &buffer)
         buffer.writeInteger(lastStreamID & HTTP2Limits.maxStreamID)
@@ -52,7 +52,7 @@ enum HTTP2FrameWriter {
     }
 
     /// §6.4.
-    static func writeRSTStream(streamID: UInt32, code: H2ErrorCode, into buffer: inout ByteBuffer) {
+    static func writeRSTStream(streamID: UInt32, code: HTTP2ErrorCode, into buffer: inout ByteBuffer) {
         Self.writeFrameHeader(length: 4, type: HTTP2FrameType.rstStream, flags: 0, streamID: streamID, into: &buffer)
         buffer.writeInteger(code.rawValue)
     }

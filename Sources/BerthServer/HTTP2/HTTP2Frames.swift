@@ -4,28 +4,28 @@ import NIOCore
 /// than an enum because a peer may send codes this server does not know, which §7 says must
 /// not trigger special behavior: they still have to be representable.
 ///
-/// (Named `H2ErrorCode` while NIOHTTP2's `HTTP2ErrorCode` is still in use in this module.)
-struct H2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+/// (Named `HTTP2ErrorCode` while NIOHTTP2's `HTTP2ErrorCode` is still in use in this module.)
+struct HTTP2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     var rawValue: UInt32
 
     init(rawValue: UInt32) {
         self.rawValue = rawValue
     }
 
-    static let noError = H2ErrorCode(rawValue: 0x0)
-    static let protocolError = H2ErrorCode(rawValue: 0x1)
-    static let internalError = H2ErrorCode(rawValue: 0x2)
-    static let flowControlError = H2ErrorCode(rawValue: 0x3)
-    static let settingsTimeout = H2ErrorCode(rawValue: 0x4)
-    static let streamClosed = H2ErrorCode(rawValue: 0x5)
-    static let frameSizeError = H2ErrorCode(rawValue: 0x6)
-    static let refusedStream = H2ErrorCode(rawValue: 0x7)
-    static let cancel = H2ErrorCode(rawValue: 0x8)
-    static let compressionError = H2ErrorCode(rawValue: 0x9)
-    static let connectError = H2ErrorCode(rawValue: 0xa)
-    static let enhanceYourCalm = H2ErrorCode(rawValue: 0xb)
-    static let inadequateSecurity = H2ErrorCode(rawValue: 0xc)
-    static let http11Required = H2ErrorCode(rawValue: 0xd)
+    static let noError = HTTP2ErrorCode(rawValue: 0x0)
+    static let protocolError = HTTP2ErrorCode(rawValue: 0x1)
+    static let internalError = HTTP2ErrorCode(rawValue: 0x2)
+    static let flowControlError = HTTP2ErrorCode(rawValue: 0x3)
+    static let settingsTimeout = HTTP2ErrorCode(rawValue: 0x4)
+    static let streamClosed = HTTP2ErrorCode(rawValue: 0x5)
+    static let frameSizeError = HTTP2ErrorCode(rawValue: 0x6)
+    static let refusedStream = HTTP2ErrorCode(rawValue: 0x7)
+    static let cancel = HTTP2ErrorCode(rawValue: 0x8)
+    static let compressionError = HTTP2ErrorCode(rawValue: 0x9)
+    static let connectError = HTTP2ErrorCode(rawValue: 0xa)
+    static let enhanceYourCalm = HTTP2ErrorCode(rawValue: 0xb)
+    static let inadequateSecurity = HTTP2ErrorCode(rawValue: 0xc)
+    static let http11Required = HTTP2ErrorCode(rawValue: 0xd)
 
     var description: String {
         switch self.rawValue {
@@ -51,10 +51,10 @@ struct H2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertibl
 /// A connection error (RFC 9113 §5.4.1): the connection is answered with GOAWAY carrying
 /// `code` and closed. `reason` goes into the GOAWAY's debug data and the error log.
 struct HTTP2ConnectionError: Error, Equatable, Sendable {
-    var code: H2ErrorCode
+    var code: HTTP2ErrorCode
     var reason: String
 
-    init(_ code: H2ErrorCode, _ reason: String) {
+    init(_ code: HTTP2ErrorCode, _ reason: String) {
         self.code = code
         self.reason = reason
     }
@@ -64,9 +64,9 @@ struct HTTP2ConnectionError: Error, Equatable, Sendable {
 /// its other streams carry on.
 struct HTTP2StreamError: Error, Equatable, Sendable {
     var streamID: UInt32
-    var code: H2ErrorCode
+    var code: HTTP2ErrorCode
 
-    init(streamID: UInt32, _ code: H2ErrorCode) {
+    init(streamID: UInt32, _ code: HTTP2ErrorCode) {
         self.streamID = streamID
         self.code = code
     }

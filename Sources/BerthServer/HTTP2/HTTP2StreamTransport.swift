@@ -42,9 +42,10 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func start(head: HTTPRequestHead) {
         // An HTTP/2 stream carries one request; the connection outlives it (RFC 9113 §8.1).
-        self.exchange = Exchange.start(
+        let exchange = Exchange.start(
             head: head, generation: self.connection.generation, transport: self, remoteAddress: self.connection.remoteAddress,
             isSecure: true, keepAlive: true)
+        if !self.gone { self.exchange = exchange }
     }
 
     // MARK: - ExchangeTransport
@@ -60,6 +61,8 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard !self.gone else { return }
+        // An answer given while the exchange starts arrives before `start` could keep it.
+        self.exchange = exchange
         switch body {
         case .empty, .stream:
             _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: true)
@@ -83,6 +86,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {
         guard !self.gone else { return }
+        self.exchange = exchange
         _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: false)
     }
 
@@ -145,7 +149,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
                 guard self.ends else { return .blocked }
                 let action = state.sendDataHeader(streamID: self.streamID, length: 0, endStream: true, output: &output)
                 if case .streamCancelled = action { return .cancelled }
-                return .finished(action)
+                return .finished(state.responseWritten(streamID: self.streamID, output: &output))
             }
             let remaining: Int
             switch first {
@@ -175,7 +179,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
                     self.queue[self.queue.startIndex] = .file(file, offset: offset + Int64(length), count: count - Int64(length))
                 }
             }
-            if isLast { return .finished(action) }
+            if isLast { return .finished(state.responseWritten(streamID: self.streamID, output: &output)) }
         }
     }
 

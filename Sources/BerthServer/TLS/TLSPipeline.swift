@@ -39,7 +39,7 @@ enum TLSPipeline {
         try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
             channel.eventLoop.makeCompletedFuture {
                 if http2, result == .negotiated(TLSContexts.http2Protocol) {
-                    try HTTP2Pipeline.configure(channel: channel, generation: generation)
+                    try channel.pipeline.syncOperations.addHandler(HTTP2Connection(generation: generation, allocator: channel.allocator))
                 } else {
                     try HTTP1Pipeline.configure(channel, generation: generation, isSecure: true)
                 }

@@ -104,10 +104,16 @@ struct HTTP2ConnectionStateTests {
         _ = connection.written()
         #expect(connection.data(5, count: 1) == .none)
         #expect(connection.written().map(\.errorCode) == [.streamClosed])
-        #expect(connection.headers(7, [("x", "y")], endStream: true) == .none)
-        #expect(connection.written().map(\.errorCode) == [.streamClosed])
-        // After that reset, what was already on its way is ignored.
-        #expect(connection.data(7, count: 1) == .none)
+        // HEADERS after the client's END_STREAM: a connection error (§5.1 "closed").
+        var ended = connection
+        #expect(ended.headers(7, [("x", "y")], endStream: true) == .closeConnection)
+        #expect(ended.written().map(\.errorCode) == [.streamClosed])
+        // After a reset of ours, what was already on its way is ignored.
+        #expect(connection.open(9).isRequestHead)
+        _ = connection.written()
+        #expect(connection.state.resetStream(streamID: 9, code: .cancel, output: &connection.output) == .none)
+        _ = connection.written()
+        #expect(connection.data(9, count: 1) == .none)
         #expect(connection.written().isEmpty)
         // DATA on an idle stream: connection error.
         #expect(connection.data(11, count: 1) == .closeConnection)

@@ -131,3 +131,63 @@ struct HTTP2ConnectionTests {
         #expect(!client.channel.isActive)
     }
 }
+
+extension HTTP2ConnectionTests {
+    /// RFC 9113 §5.1: frames other than WINDOW_UPDATE, PRIORITY and RST_STREAM after the
+    /// client's END_STREAM are STREAM_CLOSED errors; once the stream is closed on both sides,
+    /// of the connection.
+    @Test func headersOnAStreamTheClientEndedIsStreamClosed() throws {
+        for together in [true, false] {
+            var client = try Client(generation())
+            if together {
+                var bytes = client.request(1, "/old")
+                bytes.writeImmutableBuffer(client.request(1, "/old"))
+                try client.send(bytes)
+            } else {
+                try client.send(client.request(1, "/old"))
+                try client.send(client.request(1, "/old"))
+            }
+            let frames = try client.frames()
+            #expect(frames.contains { $0.type == HTTP2FrameType.goAway && $0.errorCode == .streamClosed }, "\(frames.map { ($0.type, $0.stream, $0.errorCode as Any) })")
+        }
+    }
+
+    /// A request body that is still coming holds the answer of a handler that does not read
+    /// it until the body ends; a reset of the client's ends the exchange, and what it sends
+    /// afterwards on the stream is a STREAM_CLOSED error.
+    @Test func anAnswerWaitsForTheEndOfTheRequest() throws {
+        var client = try Client(generation())
+        try client.send(client.request(1, "/old", endStream: false))
+        #expect(try client.frames().isEmpty)
+        try client.send(ClientFrames.data(stream: 1, [], endStream: true))
+        let answered = try client.frames()
+        #expect(answered.contains { $0.type == HTTP2FrameType.headers && $0.stream == 1 })
+        #expect(!answered.contains { $0.type == HTTP2FrameType.rstStream })
+
+        try client.send(client.request(3, "/old", endStream: false))
+        try client.send(ClientFrames.frame(type: HTTP2FrameType.rstStream, stream: 3, payload: ClientFrames.u32(0x8)))
+        try client.send(ClientFrames.data(stream: 3, [1], endStream: true))
+        let reset = try client.frames()
+        #expect(!reset.contains { $0.type == HTTP2FrameType.headers })
+        #expect(reset.contains { $0.type == HTTP2FrameType.rstStream && $0.stream == 3 && $0.errorCode == .streamClosed })
+    }
+
+    /// RFC 9113 §8.1: an answer given before the request ended. A short rest of the body is
+    /// read to its end so the client's upload ends cleanly; a long one is stopped.
+    @Test func answeredRequestsReadAShortRestAndResetALongOne() throws {
+        var limits = Limits()
+        limits.bodyBytes = 1024
+        var client = try Client(generation(limits: limits))
+        try client.send(client.request(1, "/old", method: "POST", endStream: false, [("content-length", "2000")]))
+        let short = try client.frames()
+        let head = try #require(short.first { $0.type == HTTP2FrameType.headers })
+        #expect(try client.fields(head)[":status"] == "413")
+        #expect(!short.contains { $0.type == HTTP2FrameType.rstStream })
+        try client.send(ClientFrames.data(stream: 1, Array(repeating: 0x61, count: 2000), endStream: true))
+        #expect(!(try client.frames()).contains { $0.type == HTTP2FrameType.rstStream || $0.type == HTTP2FrameType.goAway })
+
+        try client.send(client.request(3, "/old", method: "POST", endStream: false, [("content-length", "10000000")]))
+        let long = try client.frames()
+        #expect(long.contains { $0.type == HTTP2FrameType.rstStream && $0.stream == 3 && $0.errorCode == .noError })
+    }
+}

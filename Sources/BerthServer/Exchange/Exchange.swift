@@ -84,9 +84,11 @@ final class Exchange {
     // MARK: - Starting
 
     /// Starts the exchange for a parsed request head: the head's checks, then routing.
+    /// `bodyFollows`: the protocol knows whether a body follows (HTTP/2: no END_STREAM on the
+    /// HEADERS, with or without content-length); nil to go by the framing fields.
     static func start(
         head: HTTPRequestHead, generation: SiteGeneration, transport: ExchangeTransport, remoteAddress: String, isSecure: Bool,
-        keepAlive: Bool
+        keepAlive: Bool, bodyFollows: Bool? = nil
     ) -> Exchange {
         let limits = generation.limits
         switch RequestHeadCheck.check(head, limits: limits) {
@@ -102,7 +104,7 @@ final class Exchange {
             exchange.answer(.page(Int(rejected.status.code)))
             return exchange
         case .success(let accepted):
-            let state = ExchangeState(expectsBody: accepted.expectsBody, expectsContinue: accepted.expectsContinue,
+            let state = ExchangeState(expectsBody: bodyFollows ?? accepted.expectsBody, expectsContinue: accepted.expectsContinue,
                                       isHead: head.method == .HEAD, keepAlive: keepAlive, bodyLimit: limits.bodyBytes)
             let exchange = Exchange(generation: generation, transport: transport, head: head, remoteAddress: remoteAddress,
                                     isSecure: isSecure, state: state)

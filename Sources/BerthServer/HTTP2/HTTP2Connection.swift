@@ -148,7 +148,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
             let stream = HTTP2StreamTransport(streamID: streamID, connection: self, eventLoop: context.eventLoop)
             self.streams[streamID] = stream
             self.idleSince = nil
-            stream.start(head: head)
+            stream.start(head: head, endStream: endStream)
             if endStream {
                 stream.exchange?.receivedEnd()
             } else {
@@ -202,13 +202,13 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Writing frames
 
     /// A response head as an HPACK block: `:status`, `server`, `date`, then the fields.
-    func writeHeaders(_ head: ResponseHead, streamID: UInt32, endStream: Bool) -> Bool {
+    func writeHeaders(_ head: ResponseHead, streamID: UInt32, endStream: Bool, stopRequest: Bool = false) -> Bool {
         var block = ByteBufferAllocator().buffer(capacity: 64 + head.fields.count * 32)
         HPACKResponseEncoder.writeStatus(head.status, into: &block)
         HPACKResponseEncoder.writeField(name: "server", value: self.common.server, into: &block)
         HPACKResponseEncoder.writeField(name: "date", value: self.common.currentDate(), into: &block)
         for (name, value) in head.fields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }
-        return self.sendHeaders(block, streamID: streamID, endStream: endStream)
+        return self.sendHeaders(block, streamID: streamID, endStream: endStream, stopRequest: stopRequest)
     }
 
     /// An informational head (100 Continue): HEADERS without END_STREAM.
@@ -218,8 +218,8 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
         _ = self.sendHeaders(block, streamID: streamID, endStream: false)
     }
 
-    private func sendHeaders(_ block: ByteBuffer, streamID: UInt32, endStream: Bool) -> Bool {
-        let action = self.state.sendHeaders(streamID: streamID, fieldBlock: block, endStream: endStream, output: &self.output)
+    private func sendHeaders(_ block: ByteBuffer, streamID: UInt32, endStream: Bool, stopRequest: Bool = false) -> Bool {
+        let action = self.state.sendHeaders(streamID: streamID, fieldBlock: block, endStream: endStream, stopRequest: stopRequest, output: &self.output)
         self.scheduleFlush()
         if endStream { self.responseFinished(streamID) }
         return self.handleSendAction(action)

@@ -42,6 +42,9 @@ struct HTTP2ConnectionState: Sendable {
 
     /// SETTINGS_MAX_CONCURRENT_STREAMS (§5.1.2), so one connection cannot pin unbounded work.
     static let maxConcurrentStreams = 100
+    /// The most request body left unread after a complete response that is still read (and
+    /// dropped) rather than reset.
+    static let drainableRest = 64 * 1024
     /// The opaque data of the graceful shutdown's PING.
     static let shutdownPing: UInt64 = 0x4265_7274_6853_6875
 
@@ -139,7 +142,9 @@ struct HTTP2ConnectionState: Sendable {
         case .active(var stream):
             // A second HEADERS: trailers. On a half-closed (remote) stream, §5.1 says
             // STREAM_CLOSED; without END_STREAM the request is malformed (§8.1).
-            guard stream.state == .open else { return try self.streamError(streamID, .streamClosed, now: now, output: &output) }
+            guard stream.state == .open || stream.state == .halfClosedLocal else {
+                return try self.streamError(streamID, .streamClosed, now: now, output: &output)
+            }
             do throws(HTTP2StreamError) {
                 guard endStream else { throw HTTP2StreamError(streamID: streamID, .protocolError) }
                 try HTTP2RequestFields.checkTrailers(fields, streamID: streamID)
@@ -147,13 +152,20 @@ struct HTTP2ConnectionState: Sendable {
             } catch {
                 return try self.streamError(streamID, error.code, now: now, output: &output)
             }
+            if stream.state == .halfClosedLocal {
+                self.close(streamID, .finished, output: &output)
+                return self.closeIfDone(output: &output)
+            }
             stream.state = .halfClosedRemote
             self.streams.update(streamID, stream)
             return .requestEnd(streamID: streamID)
         case .closed(.resetByServer):
             return .none
-        case .closed(.finished), .closed(.resetByPeer):
+        case .closed(.resetByPeer):
             return try self.streamError(streamID, .streamClosed, now: now, output: &output)
+        case .closed(.finished):
+            // §5.1 "closed": frames after END_STREAM are a connection error.
+            throw HTTP2ConnectionError(.streamClosed, "HEADERS on stream \(streamID), which the client ended")
         case .closed(nil):
             // §5.1.1: a stream identifier not above every earlier one. (A stream closed so
             // long ago that it was forgotten lands here too; §5.1 would have STREAM_CLOSED.)
@@ -210,7 +222,7 @@ struct HTTP2ConnectionState: Sendable {
         }
         if flowControlledLength == 0, !endStream { try self.flood.controlFrame(at: now) }
         let lookup = self.streams.lookup(streamID)
-        guard case .active(var stream) = lookup, stream.state == .open else {
+        guard case .active(var stream) = lookup, stream.state == .open || stream.state == .halfClosedLocal else {
             // These bytes never reach the server, so they are handed back at once.
             self.releaseConnectionWindow(flowControlledLength, output: &output)
             switch lookup {
@@ -229,6 +241,14 @@ struct HTTP2ConnectionState: Sendable {
             // §8.1.1: the body disagrees with content-length.
             self.streams.update(streamID, stream)
             return try self.streamError(streamID, .protocolError, now: now, output: &output)
+        }
+        if stream.state == .halfClosedLocal {
+            // The answer is out; these bytes only finish the request.
+            self.streams.update(streamID, stream)
+            self.consumed(streamID: streamID, bytes: flowControlledLength, output: &output)
+            guard endStream else { return .none }
+            self.close(streamID, .finished, output: &output)
+            return self.closeIfDone(output: &output)
         }
         if endStream { stream.state = .halfClosedRemote }
         self.streams.update(streamID, stream)
@@ -264,6 +284,8 @@ struct HTTP2ConnectionState: Sendable {
         let lookup = self.streams.lookup(streamID)
         guard case .active(var stream) = lookup else {
             if case .idle = lookup { throw HTTP2ConnectionError(.protocolError, "WINDOW_UPDATE on idle stream \(streamID)") }
+            // §6.9: an increment of 0 is an error whatever the stream's state.
+            guard increment > 0 else { return try self.streamError(streamID, .protocolError, now: now, output: &output) }
             // §5.1 allows WINDOW_UPDATE on a closed stream for a while; a stream of them is a flood.
             try self.flood.controlFrame(at: now)
             return .none
@@ -301,7 +323,7 @@ struct HTTP2ConnectionState: Sendable {
     /// Writes a response field block (from `HPACKResponseEncoder`) as HEADERS and, beyond the
     /// peer's frame size, CONTINUATION frames. `.streamCancelled` when the stream is gone:
     /// nothing was written.
-    mutating func sendHeaders(streamID: UInt32, fieldBlock: ByteBuffer, endStream: Bool, output: inout ByteBuffer) -> Action {
+    mutating func sendHeaders(streamID: UInt32, fieldBlock: ByteBuffer, endStream: Bool, stopRequest: Bool = false, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed else { return .closeConnection }
         guard self.streams[streamID] != nil else { return .streamCancelled(streamID: streamID, code: .streamClosed) }
         var block = fieldBlock
@@ -313,7 +335,7 @@ struct HTTP2ConnectionState: Sendable {
             self.peer.tableSizeUpdateSent()
         }
         HTTP2FrameWriter.writeHeaders(streamID: streamID, fieldBlock: block, endStream: endStream, maxFrameSize: self.peer.maxFrameSize, into: &output)
-        return endStream ? self.responseEnded(streamID, output: &output) : .none
+        return endStream ? self.responseEnded(streamID, stopRequest: stopRequest, output: &output) : .none
     }
 
     /// Writes the header of a DATA frame of `length` bytes, at most `sendableBytes`, and
@@ -333,10 +355,11 @@ struct HTTP2ConnectionState: Sendable {
 
     /// The payload of the DATA frame with END_STREAM is written: the response is complete.
     /// What that means for the stream (and, after a GOAWAY, the connection) is written after
-    /// it, never between a frame's header and its payload.
-    mutating func responseWritten(streamID: UInt32, output: inout ByteBuffer) -> Action {
+    /// it, never between a frame's header and its payload. `stopRequest`: the server gave up
+    /// on the request body (it stalled or was refused), so none of it is waited for.
+    mutating func responseWritten(streamID: UInt32, stopRequest: Bool = false, output: inout ByteBuffer) -> Action {
         guard self.shutdown != .closed else { return .closeConnection }
-        return self.responseEnded(streamID, output: &output)
+        return self.responseEnded(streamID, stopRequest: stopRequest, output: &output)
     }
 
     /// The server processed `bytes` of a stream's request body: its receive windows are
@@ -364,11 +387,19 @@ struct HTTP2ConnectionState: Sendable {
         return self.closeIfDone(output: &output)
     }
 
-    private mutating func responseEnded(_ streamID: UInt32, output: inout ByteBuffer) -> Action {
+    private mutating func responseEnded(_ streamID: UInt32, stopRequest: Bool, output: inout ByteBuffer) -> Action {
         guard let stream = self.streams[streamID] else { return .none }
         if stream.state == .open {
-            // §8.1: the response is complete while the request is still arriving; RST_STREAM
-            // with NO_ERROR asks the client to stop sending it.
+            // §8.1: the response is complete while the request is still arriving. What is
+            // left of a small body (most likely on its way already) is read and dropped, so
+            // the client ends its upload cleanly; a longer or unknown rest is stopped with
+            // RST_STREAM NO_ERROR.
+            if !stopRequest, let length = stream.contentLength, length - stream.receivedBytes <= Self.drainableRest {
+                var draining = stream
+                draining.state = .halfClosedLocal
+                self.streams.update(streamID, draining)
+                return .none
+            }
             HTTP2FrameWriter.writeRSTStream(streamID: streamID, code: .noError, into: &output)
             self.close(streamID, .resetByServer, output: &output)
         } else {

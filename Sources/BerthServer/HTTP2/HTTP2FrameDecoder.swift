@@ -129,8 +129,13 @@ struct HTTP2FrameDecoder: Sendable {
             try Self.requireStream(streamID, "HEADERS")
             let hasPriority = flags & HTTP2FrameFlags.priority != 0
             try Self.removePadding(from: &payload, flags: flags, fieldsBeforeData: hasPriority ? 5 : 0, frame: "HEADERS")
-            // Stream dependency and weight: RFC 9113 §5.3.2 deprecates the scheme; skipped.
-            if hasPriority { payload.moveReaderIndex(forwardBy: 5) }
+            // Stream dependency and weight: RFC 9113 §5.3.2 deprecates the scheme; skipped, but
+            // a stream that depends on itself is still an error (RFC 7540 §5.3.1), treated as
+            // one of the connection as §5.4 allows.
+            if hasPriority {
+                try Self.refuseSelfDependency(payload, streamID: streamID)
+                payload.moveReaderIndex(forwardBy: 5)
+            }
             let endStream = flags & HTTP2FrameFlags.endStream != 0
             if flags & HTTP2FrameFlags.endHeaders != 0 {
                 try self.checkBlockSize(payload.readableBytes)
@@ -160,6 +165,7 @@ struct HTTP2FrameDecoder: Sendable {
             // §6.3 calls a wrong length a stream error; §5.4 lets any stream error be treated
             // as a connection error, and a client that cannot frame PRIORITY is not one to keep.
             try Self.requireLength(length, 5, "PRIORITY")
+            try Self.refuseSelfDependency(payload, streamID: streamID)
             return .priority(streamID: streamID)
 
         case HTTP2FrameType.rstStream:
@@ -231,6 +237,11 @@ struct HTTP2FrameDecoder: Sendable {
     }
 
     /// §6.1–§6.4, §6.10: these frames belong to a stream.
+    private static func refuseSelfDependency(_ payload: ByteBuffer, streamID: UInt32) throws(HTTP2ConnectionError) {
+        guard let dependency = payload.getInteger(at: payload.readerIndex, as: UInt32.self), dependency & 0x7fff_ffff == streamID else { return }
+        throw HTTP2ConnectionError(.protocolError, "stream \(streamID) depends on itself")
+    }
+
     private static func requireStream(_ streamID: UInt32, _ frame: String) throws(HTTP2ConnectionError) {
         guard streamID != 0 else { throw HTTP2ConnectionError(.protocolError, "\(frame) on stream 0") }
     }

@@ -7,9 +7,8 @@ struct HTTP2Stream: Sendable {
     /// reserved states do not occur. A stream is stored only while open or half-closed;
     /// `idle` and `closed` describe identifiers without a stored stream.
     ///
-    /// half-closed (local) is passed through at once: a response that ends while the request
-    /// is still arriving is followed by RST_STREAM with NO_ERROR (§8.1), which closes the
-    /// stream.
+    /// half-closed (local): the response is complete and a short rest of the request body is
+    /// still read and dropped; a longer one is stopped with RST_STREAM NO_ERROR (§8.1).
     enum State: Equatable, Sendable {
         case idle
         case open

@@ -40,11 +40,11 @@ final class HTTP2StreamTransport: ExchangeTransport {
         self.eventLoop = eventLoop
     }
 
-    func start(head: HTTPRequestHead) {
+    func start(head: HTTPRequestHead, endStream: Bool) {
         // An HTTP/2 stream carries one request; the connection outlives it (RFC 9113 §8.1).
         let exchange = Exchange.start(
             head: head, generation: self.connection.generation, transport: self, remoteAddress: self.connection.remoteAddress,
-            isSecure: true, keepAlive: true)
+            isSecure: true, keepAlive: true, bodyFollows: !endStream)
         if !self.gone { self.exchange = exchange }
     }
 
@@ -65,7 +65,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
         self.exchange = exchange
         switch body {
         case .empty, .stream:
-            _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: true)
+            _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: true, stopRequest: self.stopsRequest)
             return
         case .bytes(let buffer):
             self.queue.append(.bytes(buffer, nil))
@@ -117,6 +117,10 @@ final class HTTP2StreamTransport: ExchangeTransport {
         // (RST_STREAM NO_ERROR, RFC 9113 §8.1); nothing else outlives the stream.
     }
 
+    /// The exchange gave up on the request body (it stalled, or outgrew the limit): once the
+    /// answer is out, the stream is reset rather than read to its end.
+    private var stopsRequest: Bool { self.exchange?.state.requestBody == .abandoned }
+
     // MARK: - From the connection
 
     /// The final frame went out: the exchange is complete.
@@ -149,7 +153,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
                 guard self.ends else { return .blocked }
                 let action = state.sendDataHeader(streamID: self.streamID, length: 0, endStream: true, output: &output)
                 if case .streamCancelled = action { return .cancelled }
-                return .finished(state.responseWritten(streamID: self.streamID, output: &output))
+                return .finished(state.responseWritten(streamID: self.streamID, stopRequest: self.stopsRequest, output: &output))
             }
             let remaining: Int
             switch first {
@@ -179,7 +183,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
                     self.queue[self.queue.startIndex] = .file(file, offset: offset + Int64(length), count: count - Int64(length))
                 }
             }
-            if isLast { return .finished(state.responseWritten(streamID: self.streamID, output: &output)) }
+            if isLast { return .finished(state.responseWritten(streamID: self.streamID, stopRequest: self.stopsRequest, output: &output)) }
         }
     }
 

@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // ACME: ES256 signatures and hashes, and certificates and CSRs without hand-written ASN.1.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The app API: its own package so its dynamic library exists once in the process.
         .package(path: "Sources/BerthApp"),
     ],
@@ -45,6 +49,22 @@ let package = Package(
         .target(
             name: "BerthAppLoader",
             dependencies: ["BerthPlugins", .product(name: "BerthApp", package: "BerthApp")]
+        ),
+        // Certificates from an ACME CA (RFC 8555): the protocol, its HTTPS transport, storage on
+        // disk and the renewal schedule. Runs in a helper process, never in the master, and
+        // knows nothing about serving HTTP.
+        .target(
+            name: "BerthACME",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Request counters as workers report them and the master sums and serves them.
         .target(name: "BerthMetrics"),
@@ -127,6 +147,21 @@ let package = Package(
         ),
         .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig", "BerthConfigFile"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic", "BerthConfig"]),
+        // Unit tests without I/O, and issuance against Pebble (the ACME test server) on loopback.
+        .testTarget(
+            name: "BerthACMETests",
+            dependencies: [
+                "BerthACME",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "BerthProcessTests", dependencies: ["BerthProcess", "BerthConfig", "BerthConfigFile"]),
         .testTarget(
             name: "BerthPluginsTests",

@@ -12,6 +12,7 @@
 /// limits: { body_bytes: 10MiB } # see Limits
 /// logs: { access: "-" }         # see LogConfig
 /// apps: { }                     # see AppConfig
+/// acme: { email: a@b.org }      # certificates for `tls: auto` hosts; see ACMEConfig
 /// hosts: { }                    # required; see VirtualHostConfig
 /// ```
 /// Relative paths anywhere in the file are relative to the file's own folder. YAML anchors,
@@ -39,6 +40,14 @@ public struct ServerConfig: Sendable, Equatable, Codable {
     /// How long a graceful stop, or an old generation after a reload, lets in-flight responses
     /// finish before their connections are closed. Zero closes them at once.
     public var drainTimeout: Duration = .seconds(10)
+    /// nil: no `acme:` block, so no host may say `tls: auto`.
+    public var acme: ACMEConfig? = nil
+
+    /// Where managed certificates (`tls: auto` and `tls: internal`) and the local CA live:
+    /// the `acme:` block's `storage`, else `acme` next to this file.
+    public var managedTLSStorage: String {
+        acme?.storage ?? ConfigPath.resolve("acme", against: ConfigPath.folder(of: sourceFile))
+    }
 
     public init(sourceFile: String, listeners: [ListenerConfig], workers: Int = 1, threads: Int? = nil,
                 limits: Limits = Limits(), logs: LogConfig = LogConfig(),

@@ -7,6 +7,8 @@
 ///     aliases: [www.shop.test]      # more names for the same site (same rules)
 ///     access_log: logs/shop.log     # in addition to the global one: "-", stderr, off, a path
 ///     tls: { certificate: tls/shop.pem, key: tls/shop.key }   # see TLSConfig
+///     # tls: auto                   # or: a certificate from the ACME CA (tls: internal: from a
+///                                   # local root, for development); see ManagedTLSConfig
 ///     headers: { X-Frame-Options: DENY }            # inherited by every path
 ///     errors: { 404: ../sites/shop/404.html }       # inherited by every path; 400...599
 ///     index: [index.html]           # static options, inherited by the static paths
@@ -30,6 +32,9 @@ public struct VirtualHostConfig: Sendable, Equatable, Codable {
     /// Longest prefix first, so the first match is the right one.
     public var routes: [PathRouteConfig]
     public var tls: TLSConfig?
+    /// `tls: auto` or `internal`: the certificate is obtained and renewed by Berth, not read from files.
+    /// Exclusive with `tls`.
+    public var managedTLS: ManagedTLSConfig? = nil
     public var location: SourceLocation
 
     public init(name: String, aliases: [String] = [], isDefault: Bool = false,

@@ -21,6 +21,10 @@ final class ConfigReader {
     /// Hosts that wrote a `tls:` key, valid or not, so that a broken certificate path does not
     /// also produce "no host has a certificate" for every TLS listener.
     var hostsWithTLSKey = 0
+    /// Where each host name and alias is written, for messages about one name of a host.
+    var nameLocations: [String: SourceLocation] = [:]
+    /// Where the challenge types are chosen (`challenges:`, else the `acme:` block).
+    var acmeChallengesLocation: SourceLocation?
 
     init(file: String, baseDirectory: String) {
         self.file = file

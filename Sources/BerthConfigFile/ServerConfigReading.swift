@@ -3,7 +3,7 @@ import BerthConfig
 
 extension ConfigReader {
     static let topLevelKeys = ["listen", "workers", "threads", "user", "group", "pid_file", "admin",
-                               "drain_timeout", "limits", "logs", "apps", "hosts"]
+                               "drain_timeout", "limits", "logs", "apps", "acme", "hosts"]
 
     func readServer(_ root: Node, sourceFile: String) -> ServerConfig {
         var config = ServerConfig(sourceFile: sourceFile, listeners: [], hosts: [])
@@ -33,11 +33,13 @@ extension ConfigReader {
         if let apps = fields["apps"] {
             (config.apps, declaredApps) = readApps(apps)
         }
+        if let acme = fields["acme"] { config.acme = readACME(acme) }
         if let hosts = required("hosts", in: fields, context: context,
                                 expected: "a mapping of host names to hosts") {
             config.hosts = readHosts(hosts)
         }
         checkTLS(config)
+        if !fields.contains("acme") || config.acme != nil { checkManagedTLS(config) }
         for app in config.apps where !referencedApps.contains(app.name) {
             warning("app '\(app.name)' is not used by any host", at: app.location)
         }
@@ -49,8 +51,12 @@ extension ConfigReader {
     private func checkTLS(_ config: ServerConfig) {
         let tlsListeners = config.listeners.filter(\.tls)
         if hostsWithTLSKey == 0 {
+            // Certificates of `tls: auto` and `tls: internal` hosts are not handed to the TLS
+            // listeners yet; saying so beats "no host has a certificate" to someone who wrote one.
+            let managed = config.hosts.contains { $0.managedTLS != nil }
+                ? "; certificates of 'tls: auto' and 'tls: internal' hosts are not served over TLS yet" : ""
             for listener in tlsListeners {
-                error("listener is marked tls but no host has a certificate; add "
+                error("listener is marked tls but no host has a certificate\(managed); add "
                       + "'tls: { certificate: ..., key: ... }' to a host", at: listener.location)
             }
         }

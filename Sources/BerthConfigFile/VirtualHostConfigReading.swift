@@ -20,6 +20,7 @@ extension ConfigReader {
                 return false
             }
             owners[name] = (host, location(node))
+            nameLocations[name] = location(node)
             return true
         }
         var hosts: [VirtualHostConfig] = []
@@ -84,8 +85,12 @@ extension ConfigReader {
             if let log = logDestination(node) { host.accessLog = log } else { valid = false }
         }
         if let node = fields["tls"] {
-            hostsWithTLSKey += 1
-            if let tls = readTLS(node, host: key.key) { host.tls = tls } else { valid = false }
+            if let managed = readManagedTLS(node) {
+                if let managed { host.managedTLS = managed } else { valid = false }
+            } else {
+                hostsWithTLSKey += 1
+                if let tls = readTLS(node, host: key.key) { host.tls = tls } else { valid = false }
+            }
         }
         let defaults = HostDefaults(
             headers: fields["headers"].map(readHeaders) ?? [],

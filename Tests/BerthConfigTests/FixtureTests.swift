@@ -13,6 +13,8 @@ import Testing
         "unknown-app", "yaml-syntax", "yaml-tabs", "yaml-duplicate-key", "many-errors", "redirect-status",
         "prefix-without-slash", "missing-required", "tls-listener", "host-handlers",
         "bad-host-names", "bad-values", "bad-apps", "empty", "bad-process", "tls-options",
+        "acme-without-block", "acme-names", "acme-no-http01-listener", "acme-no-tls-alpn-listener",
+        "acme-values", "acme-values-2",
     ]
 
     static var fixtures: URL {

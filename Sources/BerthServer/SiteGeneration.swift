@@ -101,7 +101,8 @@ struct SiteGenerationBuilder {
         case .staticFiles(let config):
             let site: StaticSite
             do {
-                site = try StaticSite(options: config)
+                // Hot files' fields are prepared as HTTP/2 blocks too, once per open file.
+                site = try StaticSite(options: config, fieldBlock: { HPACKPreparedFields($0.map { (name: $0.0, value: $0.1) }).bytes })
             } catch {
                 throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': cannot open static directory '\(config.root)': \(error)")
             }

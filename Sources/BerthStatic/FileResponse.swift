@@ -16,6 +16,10 @@ struct Representation {
     var lastModified: Int { file.identity.modifiedSeconds }
 }
 
+/// A field list in the form another protocol sends it, made by the server (HTTP/2's HPACK
+/// block): a site asks for it once per open file, knowing nothing of the format.
+public typealias FieldBlockEncoder = @Sendable ([(String, String)]) -> ByteBuffer
+
 /// The fields of a full (200) response of one file in its own representation: what nearly
 /// every request for a hot file gets, so they are built once per open file, not per response.
 struct FullResponseFields: Sendable {
@@ -24,12 +28,15 @@ struct FullResponseFields: Sendable {
         var contentType: String
         var cacheControl: String?
         var varyOnEncoding: Bool
+        var fieldBlock: FieldBlockEncoder?
     }
 
     let contentType: String
     let fields: [(String, String)]
     /// `fields` as HTTP/1.1 field lines.
     let serialized: ByteBuffer
+    /// `fields` as the server's `FieldBlockEncoder` made them.
+    let fieldBlock: ByteBuffer?
 
     init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
         var fields = [
@@ -48,6 +55,7 @@ struct FullResponseFields: Sendable {
         self.contentType = profile.contentType
         self.fields = fields
         self.serialized = serialized
+        self.fieldBlock = profile.fieldBlock?(fields)
     }
 }
 
@@ -57,9 +65,10 @@ struct FileResponder: Sendable {
     let cacheControl: String?
     /// Whether responses vary on Accept-Encoding (precompressed sidecars are enabled).
     let varyOnEncoding: Bool
+    let fieldBlock: FieldBlockEncoder?
 
     func profile(contentType: String) -> FullResponseFields.Profile {
-        FullResponseFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding)
+        FullResponseFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding, fieldBlock: fieldBlock)
     }
 
     func respond(_ representation: Representation, to request: StaticRequest, now: Int) -> StaticResponse {
@@ -106,6 +115,7 @@ struct FileResponder: Sendable {
                 // The common case: fields prepared when the file was opened.
                 var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
                 response.serializedHeaders = full.serialized
+                response.preparedFieldBlock = full.fieldBlock
                 guard !isHead else { return response }
                 guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
                 response.body = body

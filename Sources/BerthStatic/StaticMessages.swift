@@ -98,6 +98,8 @@ public struct StaticResponse: Sendable {
     /// `headers` as HTTP/1.1 field lines, when they were prepared ahead (hot files): an
     /// HTTP/1.1 connection then writes them with one copy.
     public var serializedHeaders: ByteBuffer?
+    /// `headers` as the site's `FieldBlockEncoder` made them, alongside `serializedHeaders`.
+    public var preparedFieldBlock: ByteBuffer?
 
     public init(status: Int, headers: [(String, String)], body: StaticBody) {
         self.status = status

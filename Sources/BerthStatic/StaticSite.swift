@@ -16,8 +16,9 @@ public final class StaticSite: Sendable {
     let responder: FileResponder
 
     /// Opens the root directory once; throws ``StaticSiteError`` if it is missing or an index
-    /// name is not a plain file name.
-    public init(options: StaticConfig) throws {
+    /// name is not a plain file name. `fieldBlock` prepares hot files' fields for a protocol
+    /// that wants them in a form of its own.
+    public init(options: StaticConfig, fieldBlock: FieldBlockEncoder? = nil) throws {
         for name in options.index where name.isEmpty || name == "." || name == ".." || name.contains("/")
             || name.utf8.contains(0)
         {
@@ -27,7 +28,7 @@ public final class StaticSite: Sendable {
         root = try RootDirectory(path: options.root, symlinksOutsideRoot: options.symlinksOutsideRoot)
         cache = FileCache()
         mimeTypes = MIMETypes.standard.overriding(with: options.mimeTypes)
-        responder = FileResponder(cacheControl: options.cacheControl, varyOnEncoding: options.precompressed)
+        responder = FileResponder(cacheControl: options.cacheControl, varyOnEncoding: options.precompressed, fieldBlock: fieldBlock)
     }
 
     public func respond(to request: StaticRequest) -> StaticOutcome {

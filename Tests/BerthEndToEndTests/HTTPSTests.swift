@@ -175,6 +175,30 @@ struct HTTPSTests {
         #expect(big.text.contains("20 succeeded, 0 failed"), "\(big.text)")
     }
 
+    /// Flow control (RFC 9113 §6.9): a client with a 1 KiB stream window and a 16 KiB
+    /// connection window gets a 2 MB file whole, in frames its windows allow, while a second
+    /// stream on the same connection is answered too.
+    @Test func largeFileOverASmallClientWindowArrivesIntact() throws {
+        let berth = try Self.start()
+        let url = "https://127.0.0.1:\(berth.securePort)"
+        let scratch = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("big.txt").path
+        let fetched = try Tool.run(Tool.nghttp, ["-w", "10", "-W", "14", "-H", ":authority: alpha.test", "-o", output, "--no-dep",
+                                                 url + "/big.txt", url + "/digits.txt"], timeout: 60)
+        _ = fetched
+        let body = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(body.utf8.count == Self.big.utf8.count && body == Self.big)
+        // Frames as the client saw them: none over its windows.
+        let verbose = try Tool.run(Tool.nghttp, ["-nv", "-w", "10", "-W", "14", "-H", ":authority: alpha.test", url + "/big.txt"], timeout: 60)
+        let dataLengths = verbose.text.split(separator: "\n").filter { $0.contains("recv DATA frame") }.compactMap { line -> Int? in
+            guard let range = line.range(of: "length=") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(!dataLengths.isEmpty && dataLengths.allSatisfy { $0 <= 1023 }, "\(dataLengths.prefix(5))")
+        #expect(dataLengths.reduce(0, +) == Self.big.utf8.count)
+    }
+
     // MARK: - Redirects to HTTPS and HSTS
 
     @Test func plainHTTPRedirectsAndHSTSOnlyOverTLS() throws {

@@ -13,6 +13,8 @@ struct ResponseHead {
     var fields: [(String, String)]
     /// `fields` as prepared HTTP/1.1 lines (a hot file's), when nothing was laid over them.
     var prepared: ByteBuffer?
+    /// The same as a prepared HPACK block.
+    var preparedFieldBlock: ByteBuffer?
     /// The connection ends after this response (HTTP/1.1 writes `Connection: close`).
     var closes: Bool
     /// HTTP/1.1 frames a body of unknown length with chunked coding.
@@ -38,9 +40,10 @@ enum ResponseHeadBuilder {
                 chunked = true
             }
         }
-        var head = ResponseHead(status: message.status, fields: message.fields, prepared: nil, closes: !keepAlive, chunked: chunked)
+        var head = ResponseHead(status: message.status, fields: message.fields, closes: !keepAlive, chunked: chunked)
         if overrides.isEmpty && hsts == nil {
             head.prepared = message.preparedFields
+            head.preparedFieldBlock = message.preparedFieldBlock
             return head
         }
         var fields = message.fields

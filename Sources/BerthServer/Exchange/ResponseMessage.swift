@@ -11,6 +11,8 @@ struct ResponseMessage {
     var fields: [(String, String)]
     /// `fields` as HTTP/1.1 field lines, prepared once per open file for hot static responses.
     var preparedFields: ByteBuffer?
+    /// `fields` as a prepared HPACK block (`HPACKPreparedFields`), for HTTP/2.
+    var preparedFieldBlock: ByteBuffer?
     var body: ResponseBody
     /// Berth writes the body (a refusal, a missing route, a timeout, a redirect): the host's
     /// page for the status when one is configured, else the built-in one. A handler's own 404
@@ -26,6 +28,7 @@ struct ResponseMessage {
 
     init(_ response: StaticResponse) {
         self.init(status: response.status, fields: response.headers, body: ResponseBody(response.body), preparedFields: response.serializedHeaders)
+        self.preparedFieldBlock = response.preparedFieldBlock
         self.conditionsEvaluated = true
     }
 
@@ -48,6 +51,7 @@ struct ResponseMessage {
     mutating func removeFields(where predicate: (String) -> Bool) {
         self.fields.removeAll { predicate($0.0) }
         self.preparedFields = nil
+        self.preparedFieldBlock = nil
     }
 }
 

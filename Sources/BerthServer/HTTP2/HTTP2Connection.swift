@@ -33,6 +33,9 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
     private var writeInFlight = false
     private var closing = false
     private(set) var common: CommonFields
+    private var commonBlockDate = ""
+    private var commonBlockBytes = ByteBuffer()
+    private var blockScratch = ByteBuffer()
     private(set) lazy var counters = self.generation.metrics.counters()
     private(set) var remoteAddress = "-"
     /// One timer for the connection's deadlines: the idle one and each stream's body one.
@@ -201,14 +204,35 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Writing frames
 
-    /// A response head as an HPACK block: `:status`, `server`, `date`, then the fields.
+    /// A response head as an HPACK block: `:status`, `server`, `date`, then the fields (a hot
+    /// file's as the block prepared when it was opened). The block is built in a buffer the
+    /// connection keeps, so a response allocates none.
     func writeHeaders(_ head: ResponseHead, streamID: UInt32, endStream: Bool, stopRequest: Bool = false) -> Bool {
-        var block = ByteBufferAllocator().buffer(capacity: 64 + head.fields.count * 32)
+        var block = self.blockScratch
+        self.blockScratch = ByteBuffer()
+        block.clear()
         HPACKResponseEncoder.writeStatus(head.status, into: &block)
-        HPACKResponseEncoder.writeField(name: "server", value: self.common.server, into: &block)
-        HPACKResponseEncoder.writeField(name: "date", value: self.common.currentDate(), into: &block)
-        for (name, value) in head.fields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }
-        return self.sendHeaders(block, streamID: streamID, endStream: endStream, stopRequest: stopRequest)
+        block.writeImmutableBuffer(self.commonBlock())
+        if let prepared = head.preparedFieldBlock {
+            block.writeImmutableBuffer(prepared)
+        } else {
+            for (name, value) in head.fields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }
+        }
+        let written = self.sendHeaders(block, streamID: streamID, endStream: endStream, stopRequest: stopRequest)
+        self.blockScratch = block
+        return written
+    }
+
+    /// `server` and `date` as HPACK literals, re-encoded when the second changes.
+    private func commonBlock() -> ByteBuffer {
+        let date = self.common.currentDate()
+        if date != self.commonBlockDate {
+            self.commonBlockDate = date
+            self.commonBlockBytes.clear()
+            HPACKResponseEncoder.writeField(name: "server", value: self.common.server, into: &self.commonBlockBytes)
+            HPACKResponseEncoder.writeField(name: "date", value: date, into: &self.commonBlockBytes)
+        }
+        return self.commonBlockBytes
     }
 
     /// An informational head (100 Continue): HEADERS without END_STREAM.

@@ -30,6 +30,9 @@ let package = Package(
         ),
         // Linux calls Swift cannot import directly (openat2).
         .target(name: "CBerthSystem"),
+        // zlib and Brotli's encoder from the system (zlib1g-dev, libbrotli-dev), for the
+        // compression filter's content codings.
+        .target(name: "CBerthCompression", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("brotlienc")]),
         // Mapping request paths to files under a site's root: preconditions, ranges, MIME,
         // index, listing, precompressed sidecars. Knows no YAML and no sockets.
         .target(
@@ -56,6 +59,7 @@ let package = Package(
                 "BerthMetrics",
                 "BerthProcess",
                 "CBerthSystem",
+                "CBerthCompression",
                 "BerthStatic",
                 "BerthAppLoader",
                 .product(name: "BerthApp", package: "BerthApp"),

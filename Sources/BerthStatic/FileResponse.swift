@@ -14,6 +14,11 @@ struct Representation {
     }
 
     var lastModified: Int { file.identity.modifiedSeconds }
+
+    /// What variants of this representation are made from: the file itself, not a sidecar.
+    var variantSource: FileVariantSource? {
+        coding == nil ? FileVariantSource(file: file, contentType: contentType) : nil
+    }
 }
 
 /// The fields of a full (200) response of one file in its own representation: what nearly
@@ -84,7 +89,9 @@ struct FileResponder: Sendable {
         case .notModified:
             // §15.4.5: a 304 carries the fields a 200 would have had for caching, and no
             // content (so no Content-Length that would describe one).
-            return StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+            var response = StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+            response.variantSource = representation.variantSource
+            return response
         case .proceed:
             break
         }
@@ -106,6 +113,7 @@ struct FileResponder: Sendable {
                 // The common case: fields prepared when the file was opened.
                 var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
                 response.serializedHeaders = full.serialized
+                response.variantSource = representation.variantSource
                 guard !isHead else { return response }
                 guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
                 response.body = body
@@ -121,9 +129,12 @@ struct FileResponder: Sendable {
             headers.append(("Accept-Ranges", "bytes"))
             if varyOnEncoding { headers.append(("Vary", "Accept-Encoding")) }
             if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
-            guard !isHead else { return StaticResponse(status: 200, headers: headers, body: .empty) }
+            var response = StaticResponse(status: 200, headers: headers, body: .empty)
+            response.variantSource = representation.variantSource
+            guard !isHead else { return response }
             guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
-            return StaticResponse(status: 200, headers: headers, body: body)
+            response.body = body
+            return response
 
         case .unsatisfiable:
             // §15.5.17: 416 says how long the representation is.

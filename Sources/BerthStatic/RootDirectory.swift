@@ -27,12 +27,20 @@ struct FileStatus: Sendable {
 
 /// Everything that changes when a file's content can have changed: a rename puts a new inode
 /// in place, an in-place write moves mtime, and ctime catches writers that reset mtime.
-struct FileIdentity: Equatable, Sendable {
+public struct FileIdentity: Hashable, Sendable {
     var device: UInt64
     var inode: UInt64
     var size: Int64
     var modifiedNanoseconds: Int64
     var changedNanoseconds: Int64
+
+    init(device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
+        self.device = device
+        self.inode = inode
+        self.size = size
+        self.modifiedNanoseconds = modifiedNanoseconds
+        self.changedNanoseconds = changedNanoseconds
+    }
 
     var modifiedSeconds: Int {
         Int(modifiedNanoseconds >= 0 ? modifiedNanoseconds / 1_000_000_000 : (modifiedNanoseconds - 999_999_999) / 1_000_000_000)

@@ -98,6 +98,9 @@ public struct StaticResponse: Sendable {
     /// `headers` as HTTP/1.1 field lines, when they were prepared ahead (hot files): an
     /// HTTP/1.1 connection then writes them with one copy.
     public var serializedHeaders: ByteBuffer?
+    /// The file in its own representation, on a full response, its HEAD and a 304: what a
+    /// compression filter compresses.
+    public var variantSource: FileVariantSource?
 
     public init(status: Int, headers: [(String, String)], body: StaticBody) {
         self.status = status

@@ -27,7 +27,11 @@ struct ResponseMessage {
     init(_ response: StaticResponse) {
         self.init(status: response.status, fields: response.headers, body: ResponseBody(response.body), preparedFields: response.serializedHeaders)
         self.conditionsEvaluated = true
+        self.variantSource = response.variantSource
     }
+
+    /// The file a static answer is about, for the compression filter (see `FileVariantSource`).
+    var variantSource: FileVariantSource?
 
     /// Whether conditional requests and ranges were already evaluated (static files are, by
     /// the site that knows their representations).

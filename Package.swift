@@ -141,6 +141,7 @@ let package = Package(
             dependencies: [
                 "BerthServer",
                 "BerthConfigFile",
+                "CBerthCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -39,15 +39,18 @@ extension ConfigReader {
 
     /// `off`, `on`, or a mapping (which turns compression on).
     func readCompression(_ node: Node) -> CompressionOptions {
+        let expected = "off, on or a mapping like { level: { gzip: 5 } }"
         if let text = node.scalar?.string, !ConfigReader.isNull(node) {
             switch text {
             case "off", "false", "Off", "OFF", "False", "FALSE": return CompressionOptions(enabled: false)
             case "on", "true", "On", "ON", "True", "TRUE": return CompressionOptions(enabled: true)
-            default: break
+            default:
+                error("expected \(expected), found \(found(node))", at: node)
+                return CompressionOptions()
             }
         }
-        guard let fields = fields(of: node, expected: "off, on or a mapping like { level: { gzip: 5 } }",
-                                  context: "in 'compress'", allowed: ConfigReader.compressionKeys)
+        guard let fields = fields(of: node, expected: expected, context: "in 'compress'",
+                                  allowed: ConfigReader.compressionKeys)
         else { return CompressionOptions() }
         var options = CompressionOptions(enabled: true)
         for entry in fields.entries {

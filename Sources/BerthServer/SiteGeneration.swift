@@ -135,7 +135,7 @@ struct SiteGenerationBuilder {
             handlers: handlers,
             headers: route.headers.map { ($0.name, $0.value) },
             errorPages: pages,
-            compression: route.compression.map(CompressionSettings.init)
+            compression: CompressionSettings(route: route)
         )
     }
 

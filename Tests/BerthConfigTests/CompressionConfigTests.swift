@@ -71,3 +71,15 @@ import Testing
         #expect(routes["a.test/"]?.compression?.encodings == [.br])
     }
 }
+
+extension CompressionConfigTests {
+    /// conf/berth.yaml documents the defaults and changes one level on one host.
+    @Test func theExampleFileCompressesEverySite() throws {
+        let config = try ConfigLoader.load(file: ExampleConfigTests.repository.appendingPathComponent("conf/berth.yaml").path)
+        #expect(config.compressionCache == 16 * 1024 * 1024)
+        for host in config.hosts {
+            let expected = host.name == "beta.localhost" ? CompressionConfig(brotliLevel: 5) : CompressionConfig()
+            #expect(host.routes.allSatisfy { $0.compression == expected }, "\(host.name)")
+        }
+    }
+}

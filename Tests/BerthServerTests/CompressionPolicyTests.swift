@@ -54,6 +54,18 @@ struct CompressionPolicyTests {
         #expect(decide(length: nil, streamed: true) == .compress(.brotli))
     }
 
+    @Test func aPathsConfiguredNoTransformTurnsItOff() {
+        let location = SourceLocation(file: "berth.yaml", line: 1, column: 1)
+        func route(_ headers: [HeaderField], _ compression: CompressionConfig? = CompressionConfig()) -> PathRouteConfig {
+            PathRouteConfig(prefix: "/", handler: .redirect(RedirectConfig(target: "/x")), headers: headers, compression: compression,
+                            location: location)
+        }
+        #expect(CompressionSettings(route: route([])) != nil)
+        #expect(CompressionSettings(route: route([], nil)) == nil)
+        #expect(CompressionSettings(route: route([HeaderField(name: "Cache-Control", value: "public, no-transform")])) == nil)
+        #expect(CompressionSettings(route: route([HeaderField(name: "Cache-Control", value: "max-age=60")])) != nil)
+    }
+
     @Test func textLikeMediaTypes() {
         let types = MediaTypeList(CompressionConfig.defaultTypes)
         for type in ["text/html", "TEXT/CSS; charset=utf-8", "text/javascript;charset=utf-8", "application/json",

@@ -29,10 +29,7 @@ enum CompressionPolicy {
                 // Encoded already (a sidecar, or an app's own), not to be encoded twice.
                 if !String(value.trimmingSpaces()).caseInsensitiveEquals("identity") { return .leave }
             } else if name.caseInsensitiveEquals("cache-control") {
-                // RFC 9111 §5.2.2.6: no intermediary or filter may transform the content.
-                if value.split(separator: ",").contains(where: { String($0.trimmingSpaces()).caseInsensitiveEquals("no-transform") }) {
-                    return .leave
-                }
+                if Self.forbidsTransform(value) { return .leave }
             }
         }
         guard let contentType, settings.types.contains(contentType) else { return .leave }
@@ -44,5 +41,11 @@ enum CompressionPolicy {
             return .identity
         }
         return .compress(coding)
+    }
+
+    /// RFC 9111 §5.2.2.6: with `no-transform` in Cache-Control, no intermediary or filter may
+    /// transform the content.
+    static func forbidsTransform(_ cacheControl: String) -> Bool {
+        cacheControl.split(separator: ",").contains { String($0.trimmingSpaces()).caseInsensitiveEquals("no-transform") }
     }
 }

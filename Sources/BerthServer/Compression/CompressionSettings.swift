@@ -24,6 +24,17 @@ struct CompressionSettings: Sendable {
         self.types = MediaTypeList(config.types)
     }
 
+    /// A path's settings; nil when compression is off there, or when the path's configured
+    /// headers say `Cache-Control: no-transform` (they are laid over answers after the filters).
+    init?(route: PathRouteConfig) {
+        guard let config = route.compression else { return nil }
+        let forbidden = route.headers.contains {
+            $0.name.lowercased() == "cache-control" && CompressionPolicy.forbidsTransform($0.value)
+        }
+        if forbidden { return nil }
+        self.init(config)
+    }
+
     func level(of coding: ContentCoding) -> Int {
         coding == .brotli ? self.brotliLevel : self.gzipLevel
     }

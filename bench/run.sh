@@ -18,7 +18,10 @@
 # Knobs (environment): THREADS=2  DURATION=10 (s per run)  ROUNDS=3  CONNS=64  IDLE=1000
 #   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench
 # Needs: wrk, nginx, python3 (installed with apt-get when missing and running as root).
+#
+# `bench/run.sh compress` runs bench/compress.sh: compression on the fly against nginx's gzip.
 set -euo pipefail
+[ "${1:-}" = compress ] && exec bash "$(dirname "$0")/compress.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/berth-bench}

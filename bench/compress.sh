@@ -31,15 +31,8 @@ CLIENT_CPUS=${CLIENT_CPUS:-0}
 BERTH_PORT=18092
 NGINX_PORT=18093
 
-log() { echo "# $*" >&2; }
-
-missing=()
-for tool in wrk nginx python3 curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-fi
-ulimit -n 65536 2>/dev/null || true
+source "$ROOT/bench/common.sh"
+install_missing wrk nginx python3 curl bc
 
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
 # 64 KiB of real text (this repository's docs and code), escaped into one HTML page.
@@ -78,46 +71,9 @@ hosts:
       /: { static: $WORK/www }
 YAML
 
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $THREADS;
-worker_rlimit_nofile 16384;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/nginx-error.log warn;
-events { worker_connections 8192; use epoll; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_requests 1000000;
-    gzip on;
-    gzip_static off;
-    gzip_comp_level $GZIP_LEVEL;
-    gzip_min_length 256;
-    gzip_vary on;
-    gzip_types application/json;
-    client_body_temp_path $WORK/tmp/body;
-    proxy_temp_path $WORK/tmp/proxy;
-    fastcgi_temp_path $WORK/tmp/fastcgi;
-    uwsgi_temp_path $WORK/tmp/uwsgi;
-    scgi_temp_path $WORK/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT backlog=4096;
-        root $WORK/www;
-    }
-}
-CONF
+# nginx's gzip at the same level, compressing each answer (no precompressed files).
+nginx_conf "$WORK/nginx.conf" "gzip on; gzip_static off; gzip_comp_level $GZIP_LEVEL; gzip_min_length 256; gzip_vary on; gzip_types application/json;" ""
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-rss_mib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "scale=1; $sum / 1024" | bc; }
 
 rm -f "$WORK/logs/berth-error.log"
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
@@ -166,7 +122,7 @@ for r in $(seq 1 "$ROUNDS"); do
     RPS[$c]+="$rps "; USER[$c]+="$user "; SYS[$c]+="$sys "
   done
 done
-BERTH_RSS=$(rss_mib $BERTH_PID)
+BERTH_RSS=$(echo "scale=1; $(rss_kib $BERTH_PID) / 1024" | bc)
 
 echo
 echo "## Compression, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS, gzip level $GZIP_LEVEL, br level $BROTLI_LEVEL"

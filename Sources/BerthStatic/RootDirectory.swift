@@ -34,14 +34,6 @@ public struct FileIdentity: Hashable, Sendable {
     var modifiedNanoseconds: Int64
     var changedNanoseconds: Int64
 
-    init(device: UInt64, inode: UInt64, size: Int64, modifiedNanoseconds: Int64, changedNanoseconds: Int64) {
-        self.device = device
-        self.inode = inode
-        self.size = size
-        self.modifiedNanoseconds = modifiedNanoseconds
-        self.changedNanoseconds = changedNanoseconds
-    }
-
     var modifiedSeconds: Int {
         Int(modifiedNanoseconds >= 0 ? modifiedNanoseconds / 1_000_000_000 : (modifiedNanoseconds - 999_999_999) / 1_000_000_000)
     }

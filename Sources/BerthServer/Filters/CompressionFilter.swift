@@ -27,84 +27,68 @@ enum CompressionFilter {
         to message: inout ResponseMessage, answered: ResponseMessage, settings: CompressionSettings?, acceptEncoding: String?,
         variants: VariantCache, allocator: ByteBufferAllocator
     ) {
-        guard let settings else { return }
-        if message.status == 304 {
-            Self.applyToNotModified(&message, answered: answered, settings: settings, acceptEncoding: acceptEncoding)
-            return
-        }
-        let source = message.variantSource
-        let length: Int64?
-        switch message.body {
-        case .bytes(let buffer): length = Int64(buffer.readableBytes)
-        case .stream: length = nil
-        case .file(_, _, let count):
-            guard source != nil else { return }
-            length = count
-        case .empty:
-            // A HEAD of a file: the GET's fields, compressed length included.
-            guard let source else { return }
-            length = source.size
-        case .parts:
-            return
-        }
-        let streamed = length == nil
+        guard let settings, let subject = Self.subject(of: message, answered: answered) else { return }
         let decision = CompressionPolicy.decide(
-            status: message.status, fields: message.fields, length: length, streamed: streamed, acceptEncoding: acceptEncoding,
-            settings: settings)
+            status: subject.status, fields: subject.fields, length: subject.length, streamed: subject.length == nil,
+            acceptEncoding: acceptEncoding, settings: settings)
         switch decision {
         case .leave:
             return
         case .identity:
             Self.addVary(to: &message)
+        case .compress(let coding) where message.status == 304:
+            // A 304 carries the fields its 200 would have had for caching (RFC 9110 §15.4.5):
+            // the tag of the variant this request would get. Whether that 200 would really
+            // have shrunk is not known without compressing; a variant tag on an identity 200
+            // only costs the client a full answer later.
+            Self.markCompressed(&message, coding: coding, length: nil, notModified: true)
         case .compress(let coding):
-            let level = settings.level(of: coding)
-            if case .stream(let stream) = message.body {
-                guard let encoder = ContentEncoder(coding: coding, level: level) else { return Self.addVary(to: &message) }
-                message.body = .stream(CompressingStream.wrap(stream, encoder: encoder, allocator: allocator))
-                Self.markCompressed(&message, coding: coding, length: nil)
-                return
-            }
-            var compressed: ByteBuffer?
-            if let source {
-                compressed = variants.variant(of: source, coding: coding, level: level, allocator: allocator)
-            } else if case .bytes(let buffer) = message.body {
-                compressed = ContentEncoder.compress(buffer, coding: coding, level: level, allocator: allocator)
-            }
-            // A body that does not shrink goes as it is.
-            guard let compressed, Int64(compressed.readableBytes) < length ?? 0 else { return Self.addVary(to: &message) }
-            message.body = .bytes(compressed)
-            Self.markCompressed(&message, coding: coding, length: compressed.readableBytes)
+            Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants,
+                          allocator: allocator)
         }
     }
 
-    /// A 304 carries the fields its 200 would have had for caching (RFC 9110 §15.4.5): the tag
-    /// of the variant this request would get, and Vary.
-    private static func applyToNotModified(
-        _ message: inout ResponseMessage, answered: ResponseMessage, settings: CompressionSettings, acceptEncoding: String?
+    /// What the decision is about: the answer's status, fields and body length (nil for a
+    /// stream); for a 304, the 200 it stands for. Nil for a body that cannot be compressed
+    /// here (multipart ranges, a file without its source).
+    private static func subject(of message: ResponseMessage, answered: ResponseMessage)
+        -> (status: Int, fields: [(String, String)], length: Int64?)?
+    {
+        let source = message.variantSource
+        if message.status == 304 {
+            if let source { return (200, [("Content-Type", source.contentType)] + message.fields, source.size) }
+            guard answered.status == 200, case .bytes(let buffer) = answered.body else { return nil }
+            return (200, answered.fields, Int64(buffer.readableBytes))
+        }
+        switch message.body {
+        case .bytes(let buffer): return (message.status, message.fields, Int64(buffer.readableBytes))
+        case .stream: return (message.status, message.fields, nil)
+        // A file, or the HEAD of one (the GET's fields, compressed length included).
+        case .file, .empty: return source.map { (message.status, message.fields, $0.size) }
+        case .parts: return nil
+        }
+    }
+
+    private static func compress(
+        _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int64?, variants: VariantCache,
+        allocator: ByteBufferAllocator
     ) {
-        let fields: [(String, String)]
-        let length: Int64
+        if case .stream(let stream) = message.body {
+            guard let encoder = ContentEncoder(coding: coding, level: level) else { return Self.addVary(to: &message) }
+            message.body = .stream(CompressingStream.wrap(stream, encoder: encoder, allocator: allocator))
+            Self.markCompressed(&message, coding: coding, length: nil)
+            return
+        }
+        var compressed: ByteBuffer?
         if let source = message.variantSource {
-            fields = [("Content-Type", source.contentType)] + message.fields
-            length = source.size
-        } else if answered.status == 200, case .bytes(let buffer) = answered.body {
-            fields = answered.fields
-            length = Int64(buffer.readableBytes)
-        } else {
-            return
+            compressed = variants.variant(of: source, coding: coding, level: level, allocator: allocator)
+        } else if case .bytes(let buffer) = message.body {
+            compressed = ContentEncoder.compress(buffer, coding: coding, level: level, allocator: allocator)
         }
-        let decision = CompressionPolicy.decide(
-            status: 200, fields: fields, length: length, streamed: false, acceptEncoding: acceptEncoding, settings: settings)
-        switch decision {
-        case .leave:
-            return
-        case .identity:
-            Self.addVary(to: &message)
-        case .compress(let coding):
-            // Whether the 200 would actually have shrunk is not known without compressing;
-            // a variant tag for an identity 200 only costs the client a full answer later.
-            Self.markCompressed(&message, coding: coding, length: nil, notModified: true)
-        }
+        // A body that does not shrink goes as it is.
+        guard let compressed, Int64(compressed.readableBytes) < length ?? 0 else { return Self.addVary(to: &message) }
+        message.body = .bytes(compressed)
+        Self.markCompressed(&message, coding: coding, length: compressed.readableBytes)
     }
 
     /// The fields of a compressed answer (or of a 304 standing for one).

@@ -15,6 +15,7 @@
 #
 # Knobs (environment): THREADS=2 DURATION=10 (s per run) ROUNDS=3 CONNS=64 GZIP_LEVEL=5
 #   BROTLI_LEVEL=4 SERVER_CPUS=1 CLIENT_CPUS=0 WORK=/tmp/berth-bench-compress
+#   BERTH=path/to/berth (a binary built already; default: build a release one)
 # Needs: wrk, nginx, python3, curl (installed with apt-get when missing and running as root).
 set -euo pipefail
 
@@ -44,14 +45,16 @@ for name in ["README.md", "Sources/BerthApp/README.md", "conf/berth.yaml", "Pack
         sorted(str(p.relative_to(root)) for p in (root / "Sources/BerthServer").rglob("*.swift")):
     text += html.escape((root / name).read_text())
 head, tail = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>64k</title></head><body><pre>", "</pre></body></html>\n"
-body = text[: 65536 - len(head) - len(tail)]
+body = text.encode()[: 65536 - len(head) - len(tail)].decode(errors="ignore")
 pathlib.Path(sys.argv[2]).write_text(head + body + tail)
 PY
 
-log "building berth and the fixture app (release)"
-swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-  || { tail -20 "$WORK/logs/build.log"; exit 1; }
-BERTH="$ROOT/.build-release/release/berth"
+if [ -z "${BERTH:-}" ]; then
+  log "building berth (release)"
+  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
+    || { tail -20 "$WORK/logs/build.log"; exit 1; }
+  BERTH="$ROOT/.build-release/release/berth"
+fi
 
 cat >"$WORK/berth.yaml" <<YAML
 listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]

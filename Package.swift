@@ -34,6 +34,9 @@ let package = Package(
         ),
         // Linux calls Swift cannot import directly (openat2).
         .target(name: "CBerthSystem"),
+        // zlib and Brotli's encoder from the system (zlib1g-dev, libbrotli-dev), for the
+        // compression filter's content codings.
+        .target(name: "CBerthCompression", linkerSettings: [.linkedLibrary("z"), .linkedLibrary("brotlienc")]),
         // Mapping request paths to files under a site's root: preconditions, ranges, MIME,
         // index, listing, precompressed sidecars. Knows no YAML and no sockets.
         .target(
@@ -76,6 +79,7 @@ let package = Package(
                 "BerthMetrics",
                 "BerthProcess",
                 "CBerthSystem",
+                "CBerthCompression",
                 "BerthStatic",
                 "BerthAppLoader",
                 .product(name: "BerthApp", package: "BerthApp"),
@@ -172,6 +176,7 @@ let package = Package(
             dependencies: [
                 "BerthServer",
                 "BerthConfigFile",
+                "CBerthCompression",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -18,7 +18,10 @@
 # Knobs (environment): THREADS=2  DURATION=10 (s per run)  ROUNDS=3  CONNS=64  IDLE=1000
 #   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench
 # Needs: wrk, nginx, python3 (installed with apt-get when missing and running as root).
+#
+# `bench/run.sh compress` runs bench/compress.sh: compression on the fly against nginx's gzip.
 set -euo pipefail
+[ "${1:-}" = compress ] && exec bash "$(dirname "$0")/compress.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${WORK:-/tmp/berth-bench}
@@ -32,15 +35,8 @@ CLIENT_CPUS=${CLIENT_CPUS:-0}
 BERTH_PORT=18090
 NGINX_PORT=18091
 
-log() { echo "# $*" >&2; }
-
-missing=()
-for tool in wrk nginx python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing ${missing[*]}"
-  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
-fi
-ulimit -n 65536 2>/dev/null || true
+source "$ROOT/bench/common.sh"
+install_missing wrk nginx python3
 
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
 printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
@@ -70,12 +66,6 @@ YAML
 }
 write_berth_config "$WORK/www"
 
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
-wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
-tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 if [ "${1:-}" = tls ]; then
   command -v h2o >/dev/null && command -v h2load >/dev/null || {
@@ -154,37 +144,9 @@ if [ "${1:-}" = peers ]; then
   exit $?
 fi
 
-cat >"$WORK/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $THREADS;
-worker_rlimit_nofile 16384;
-pid $WORK/nginx.pid;
-error_log $WORK/logs/nginx-error.log warn;
-events { worker_connections 8192; use epoll; }
-http {
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-    sendfile on;
-    tcp_nodelay on;
-    keepalive_timeout 75s;
-    keepalive_requests 1000000;
-    client_body_temp_path $WORK/tmp/body;
-    proxy_temp_path $WORK/tmp/proxy;
-    fastcgi_temp_path $WORK/tmp/fastcgi;
-    uwsgi_temp_path $WORK/tmp/uwsgi;
-    scgi_temp_path $WORK/tmp/scgi;
-    server {
-        listen 127.0.0.1:$NGINX_PORT backlog=4096;
-        root $WORK/www;
-        location = /hello { default_type text/plain; return 200 "Hello, world!"; }
-    }
-}
-CONF
+nginx_conf "$WORK/nginx.conf" "" 'location = /hello { default_type text/plain; return 200 "Hello, world!"; }'
 
 
-rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
 
 rm -f "$WORK/logs/berth-error.log"
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!

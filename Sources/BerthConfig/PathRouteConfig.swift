@@ -8,6 +8,7 @@
 ///     # app: notes
 ///     headers: { Cache-Tag: docs }  # extra response headers; override the host's by name
 ///     errors: { 404: ../sites/docs/404.html }   # merged over the host's error pages
+///     compress: { level: { gzip: 6 } }          # laid over the host's; see CompressionConfig
 ///     listing: true                 # static options, see StaticConfig
 /// ```
 /// A trailing slash is dropped (`/docs/` is `/docs`): prefixes match whole segments anyway.
@@ -20,14 +21,18 @@ public struct PathRouteConfig: Sendable, Equatable, Codable {
     public var headers: [HeaderField]
     /// Status (400...599) -> absolute file path; the path's entries win over the host's.
     public var errorPages: [Int: String]
+    /// `compress:`, the host's merged with the path's; nil: off. See CompressionConfig.
+    public var compression: CompressionConfig?
     public var location: SourceLocation
 
     public init(prefix: String, handler: HandlerConfig, headers: [HeaderField] = [],
-                errorPages: [Int: String] = [:], location: SourceLocation) {
+                errorPages: [Int: String] = [:], compression: CompressionConfig? = CompressionConfig(),
+                location: SourceLocation) {
         self.prefix = prefix
         self.handler = handler
         self.headers = headers
         self.errorPages = errorPages
+        self.compression = compression
         self.location = location
     }
 }

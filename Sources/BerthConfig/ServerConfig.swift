@@ -10,6 +10,7 @@
 /// admin: { port: 9090 }         # /metrics and /health; off unless given; see AdminConfig
 /// drain_timeout: 10s            # how long a stop or reload waits for in-flight responses
 /// limits: { body_bytes: 10MiB } # see Limits
+/// compression_cache: 16MiB     # compressed variants of static files kept per worker; 0: none
 /// logs: { access: "-" }         # see LogConfig
 /// apps: { }                     # see AppConfig
 /// acme: { email: a@b.org }      # certificates for `tls: auto` hosts; see ACMEConfig
@@ -48,6 +49,9 @@ public struct ServerConfig: Sendable, Equatable, Codable {
     public var managedTLSStorage: String {
         acme?.storage ?? ConfigPath.resolve("acme", against: ConfigPath.folder(of: sourceFile))
     }
+    /// The bound of each worker's cache of compressed static files (least recently used
+    /// go first); zero keeps none, so each compressed answer of a file is compressed anew.
+    public var compressionCache = 16 * 1024 * 1024
 
     public init(sourceFile: String, listeners: [ListenerConfig], workers: Int = 1, threads: Int? = nil,
                 limits: Limits = Limits(), logs: LogConfig = LogConfig(),

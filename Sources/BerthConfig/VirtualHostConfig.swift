@@ -11,6 +11,7 @@
 ///                                   # local root, for development); see ManagedTLSConfig
 ///     headers: { X-Frame-Options: DENY }            # inherited by every path
 ///     errors: { 404: ../sites/shop/404.html }       # inherited by every path; 400...599
+///     compress: { level: { br: 5 } }               # inherited by every path; see CompressionConfig
 ///     index: [index.html]           # static options, inherited by the static paths
 ///     paths:                        # see PathRouteConfig
 ///       /: { static: ../sites/shop/public }

@@ -5,6 +5,7 @@ struct HostDefaults {
     var headers: [HeaderField] = []
     var errorPages: [Int: String] = [:]
     var staticOptions = StaticOptions()
+    var compression = CompressionOptions()
 }
 
 /// The static options written at one level, host or path; nil means "not set here".

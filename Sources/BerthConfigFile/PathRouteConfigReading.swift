@@ -3,7 +3,7 @@ import BerthConfig
 
 extension ConfigReader {
     static let handlerKeys = ["static", "redirect", "app"]
-    static let routeKeys = handlerKeys + ["headers", "errors"] + staticOptionKeys
+    static let routeKeys = handlerKeys + ["headers", "errors", "compress"] + staticOptionKeys
 
     /// The handler written in `fields`, which belong to a path, or to a host in shorthand form;
     /// `owner` names it in messages ("path '/docs'", "host 'shop.test'").

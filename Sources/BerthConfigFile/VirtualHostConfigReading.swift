@@ -2,7 +2,7 @@ internal import Yams
 import BerthConfig
 
 extension ConfigReader {
-    static let hostKeys = ["default", "aliases", "access_log", "tls", "headers", "errors", "paths"]
+    static let hostKeys = ["default", "aliases", "access_log", "tls", "headers", "errors", "compress", "paths"]
         + handlerKeys + staticOptionKeys
 
     func readHosts(_ node: Node) -> [VirtualHostConfig] {
@@ -95,7 +95,8 @@ extension ConfigReader {
         let defaults = HostDefaults(
             headers: fields["headers"].map(readHeaders) ?? [],
             errorPages: fields["errors"].map(readErrorPages) ?? [:],
-            staticOptions: readStaticOptions(fields))
+            staticOptions: readStaticOptions(fields),
+            compression: fields["compress"].map(readCompression) ?? CompressionOptions())
         if let paths = fields.entry("paths") {
             for entry in fields.entries where ConfigReader.handlerKeys.contains(entry.key) {
                 error("\(owner) has both 'paths' and '\(entry.key)'; move '\(entry.key)' under a "
@@ -107,6 +108,7 @@ extension ConfigReader {
             let handlerKey = fields.entries.first { ConfigReader.handlerKeys.contains($0.key) }!
             host.routes = [PathRouteConfig(prefix: "/", handler: handler, headers: defaults.headers,
                                            errorPages: defaults.errorPages,
+                                           compression: defaults.compression.config,
                                            location: location(handlerKey.keyNode))]
         }
         return (host, valid)
@@ -129,6 +131,8 @@ extension ConfigReader {
             let options = readStaticOptions(fields).inheriting(defaults.staticOptions)
             let headers = fields["headers"].map(readHeaders) ?? []
             let errorPages = fields["errors"].map(readErrorPages) ?? [:]
+            let compression = (fields["compress"].map(readCompression) ?? CompressionOptions())
+                .inheriting(defaults.compression)
             guard let handler = readHandler(fields, owner: owner, options: options), let prefix
             else { continue }
             if let first = routes.first(where: { $0.prefix == prefix }) {
@@ -140,6 +144,7 @@ extension ConfigReader {
                 prefix: prefix, handler: handler,
                 headers: ConfigReader.mergeHeaders(defaults.headers, headers),
                 errorPages: defaults.errorPages.merging(errorPages) { _, own in own },
+                compression: compression.config,
                 location: location(entry.keyNode)))
         }
         // Longest first, file order among equals, so that matching can take the first hit.

@@ -22,8 +22,12 @@ final class SiteGeneration: Sendable {
     let serverName: String
     /// Requests answered under this generation, by host, route and status class.
     let metrics = RequestMetrics()
+    /// Compressed variants of static files (`compression_cache`).
+    let variants: VariantCache
 
-    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth") {
+    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth",
+         compressionCache: Int = 16 * 1024 * 1024) {
+        self.variants = VariantCache(capacity: compressionCache)
         self.hosts = HostTable(hosts: hosts)
         self.limits = limits
         self.accessLog = accessLog
@@ -83,7 +87,8 @@ struct SiteGenerationBuilder {
             limits: ConnectionLimits(self.config.limits),
             accessLog: global,
             allAccessLogs: self.logs.map(\.log),
-            logger: self.logger
+            logger: self.logger,
+            compressionCache: self.config.compressionCache
         )
     }
 
@@ -130,7 +135,8 @@ struct SiteGenerationBuilder {
             prefix: route.prefix,
             handlers: handlers,
             headers: route.headers.map { ($0.name, $0.value) },
-            errorPages: pages
+            errorPages: pages,
+            compression: CompressionSettings(route: route)
         )
     }
 

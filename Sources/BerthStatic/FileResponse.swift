@@ -14,6 +14,11 @@ struct Representation {
     }
 
     var lastModified: Int { file.identity.modifiedSeconds }
+
+    /// What variants of this representation are made from: the file itself, not a sidecar.
+    var variantSource: FileVariantSource? {
+        coding == nil ? FileVariantSource(file: file, contentType: contentType) : nil
+    }
 }
 
 /// A field list in the form another protocol sends it, made by the server (HTTP/2's HPACK
@@ -93,7 +98,9 @@ struct FileResponder: Sendable {
         case .notModified:
             // §15.4.5: a 304 carries the fields a 200 would have had for caching, and no
             // content (so no Content-Length that would describe one).
-            return StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+            var response = StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+            response.variantSource = representation.variantSource
+            return response
         case .proceed:
             break
         }
@@ -116,6 +123,7 @@ struct FileResponder: Sendable {
                 var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
                 response.serializedHeaders = full.serialized
                 response.preparedFieldBlock = full.fieldBlock
+                response.variantSource = representation.variantSource
                 guard !isHead else { return response }
                 guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
                 response.body = body
@@ -131,9 +139,12 @@ struct FileResponder: Sendable {
             headers.append(("Accept-Ranges", "bytes"))
             if varyOnEncoding { headers.append(("Vary", "Accept-Encoding")) }
             if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
-            guard !isHead else { return StaticResponse(status: 200, headers: headers, body: .empty) }
+            var response = StaticResponse(status: 200, headers: headers, body: .empty)
+            response.variantSource = representation.variantSource
+            guard !isHead else { return response }
             guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
-            return StaticResponse(status: 200, headers: headers, body: body)
+            response.body = body
+            return response
 
         case .unsatisfiable:
             // §15.5.17: 416 says how long the representation is.

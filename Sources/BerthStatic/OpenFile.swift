@@ -109,6 +109,13 @@ final class CachedFile: Sendable {
         return OpenFile(descriptor: copy, size: size, contents: contents)
     }
 
+    /// The whole file, from memory or read now (nil if it shrank or cannot be read).
+    func readContents() -> ByteBuffer? {
+        if let contents { return contents }
+        guard descriptor >= 0 else { return nil }
+        return Self.readWhole(descriptor, size: Int(size))
+    }
+
     /// `size` bytes from offset 0, or nil if the file did not have them (it shrank).
     private static func readWhole(_ fd: CInt, size: Int) -> ByteBuffer? {
         var buffer = ByteBufferAllocator().buffer(capacity: size)

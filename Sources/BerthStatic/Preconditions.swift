@@ -66,6 +66,37 @@ enum EntityTagCondition {
         case .tags(let tags): return tags.contains { weak ? $0.weakMatch(current) : $0.strongMatch(current) }
         }
     }
+
+    /// Weak comparison that also accepts the tag of a variant of `current` compressed on the
+    /// fly: a client that holds the gzip variant revalidates with its tag, and the server may
+    /// answer 304 for either (RFC 9110 §13.1.2 uses weak comparison; the compression filter
+    /// then gives the 304 the tag of the variant this request would get).
+    func matchesOrCompressedVariant(_ current: EntityTag) -> Bool {
+        guard case .tags(let tags) = self else { return true }
+        return tags.contains { $0.weakMatch(current) || $0.removingCompressedVariant?.weakMatch(current) == true }
+    }
+}
+
+extension ContentCoding {
+    /// The ETag field value of the variant compressed on the fly with this coding, of a
+    /// representation whose ETag is `fieldValue`: each content coding is a representation of
+    /// its own (RFC 9110 §8.8.3), so its tag is the original's with "-<coding>" appended, as
+    /// sidecars get theirs; a weak tag stays weak. Nil when `fieldValue` is no entity-tag.
+    public func variantEntityTag(of fieldValue: String) -> String? {
+        guard let tag = EntityTag.parse(Substring(fieldValue)) else { return nil }
+        return (tag.isWeak ? "W/\"" : "\"") + tag.opaque + "-" + token + "\""
+    }
+}
+
+extension EntityTag {
+    /// The tag this one is a compressed variant of, when it ends in a variant's suffix.
+    var removingCompressedVariant: EntityTag? {
+        for coding in ContentCoding.producedOnTheFly {
+            let suffix = "-" + coding.token
+            if opaque.hasSuffix(suffix) { return EntityTag(opaque: opaque.dropLast(suffix.count), isWeak: isWeak) }
+        }
+        return nil
+    }
 }
 
 /// What the preconditions of RFC 9110 §13.2.2 decide for a GET or HEAD of an existing file.
@@ -90,9 +121,10 @@ enum Preconditions {
             // (§13.1.4).
             if lastModified > date { return .preconditionFailed }
         }
-        // Step 3: If-None-Match, weak comparison (§13.1.2); for GET/HEAD a match is a 304.
+        // Step 3: If-None-Match, weak comparison (§13.1.2); for GET/HEAD a match is a 304. The
+        // tag of a compressed variant matches its representation too.
         if let ifNoneMatch = headers.ifNoneMatch {
-            if EntityTagCondition(ifNoneMatch).matches(entityTag, weak: true) { return .notModified }
+            if EntityTagCondition(ifNoneMatch).matchesOrCompressedVariant(entityTag) { return .notModified }
         } else if let value = headers.ifModifiedSince, let date = HTTPDate.parse(value) {
             // Step 4: If-Modified-Since only without If-None-Match, and only for GET/HEAD (the
             // only methods served here); an invalid date is ignored (§13.1.3).

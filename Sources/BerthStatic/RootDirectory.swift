@@ -27,7 +27,7 @@ struct FileStatus: Sendable {
 
 /// Everything that changes when a file's content can have changed: a rename puts a new inode
 /// in place, an in-place write moves mtime, and ctime catches writers that reset mtime.
-struct FileIdentity: Equatable, Sendable {
+public struct FileIdentity: Hashable, Sendable {
     var device: UInt64
     var inode: UInt64
     var size: Int64

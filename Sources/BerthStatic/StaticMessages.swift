@@ -100,6 +100,9 @@ public struct StaticResponse: Sendable {
     public var serializedHeaders: ByteBuffer?
     /// `headers` as the site's `FieldBlockEncoder` made them, alongside `serializedHeaders`.
     public var preparedFieldBlock: ByteBuffer?
+    /// The file in its own representation, on a full response, its HEAD and a 304: what a
+    /// compression filter compresses.
+    public var variantSource: FileVariantSource?
 
     public init(status: Int, headers: [(String, String)], body: StaticBody) {
         self.status = status

@@ -12,7 +12,7 @@ import Testing
         "bad-duration", "missing-dir", "duplicate-host", "two-defaults", "port-clash",
         "unknown-app", "yaml-syntax", "yaml-tabs", "yaml-duplicate-key", "many-errors", "redirect-status",
         "prefix-without-slash", "missing-required", "tls-listener", "host-handlers",
-        "bad-host-names", "bad-values", "bad-apps", "empty", "bad-process", "tls-options",
+        "bad-host-names", "bad-values", "bad-apps", "empty", "bad-process", "tls-options", "bad-compress",
         "acme-without-block", "acme-names", "acme-no-http01-listener", "acme-no-tls-alpn-listener",
         "acme-values", "acme-values-2",
     ]

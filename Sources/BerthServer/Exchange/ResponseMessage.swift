@@ -7,12 +7,18 @@ import NIOCore
 /// HTTP/1.1 bytes or an HPACK block.
 struct ResponseMessage {
     var status: Int
-    /// The handler's fields, `Content-Length` included when the body's size is known.
-    var fields: [(String, String)]
+    /// The handler's fields, `Content-Length` included when the body's size is known. Any
+    /// change drops the prepared forms below, so they never say something else.
+    var fields: [(String, String)] {
+        didSet {
+            self.preparedFields = nil
+            self.preparedFieldBlock = nil
+        }
+    }
     /// `fields` as HTTP/1.1 field lines, prepared once per open file for hot static responses.
-    var preparedFields: ByteBuffer?
+    private(set) var preparedFields: ByteBuffer?
     /// `fields` as a prepared HPACK block (`HPACKPreparedFields`), for HTTP/2.
-    var preparedFieldBlock: ByteBuffer?
+    private(set) var preparedFieldBlock: ByteBuffer?
     var body: ResponseBody
     /// Berth writes the body (a refusal, a missing route, a timeout, a redirect): the host's
     /// page for the status when one is configured, else the built-in one. A handler's own 404
@@ -30,7 +36,11 @@ struct ResponseMessage {
         self.init(status: response.status, fields: response.headers, body: ResponseBody(response.body), preparedFields: response.serializedHeaders)
         self.preparedFieldBlock = response.preparedFieldBlock
         self.conditionsEvaluated = true
+        self.variantSource = response.variantSource
     }
+
+    /// The file a static answer is about, for the compression filter (see `FileVariantSource`).
+    var variantSource: FileVariantSource?
 
     /// Whether conditional requests and ranges were already evaluated (static files are, by
     /// the site that knows their representations).
@@ -50,8 +60,6 @@ struct ResponseMessage {
 
     mutating func removeFields(where predicate: (String) -> Bool) {
         self.fields.removeAll { predicate($0.0) }
-        self.preparedFields = nil
-        self.preparedFieldBlock = nil
     }
 }
 

@@ -44,6 +44,8 @@ struct PathRoute: Sendable {
     /// Extra response headers configured for the host and path (path wins on the same name).
     let headers: [(String, String)]
     let errorPages: [Int: ErrorPage]
+    /// `compress:`; nil: off.
+    var compression: CompressionSettings? = nil
 
     func matches(_ path: String) -> Bool {
         if self.prefix == "/" { return true }

@@ -3,11 +3,13 @@ import NIOCore
 import NIOHTTP1
 
 /// The filters every answer passes through, whichever handler (or refusal) produced it, in
-/// order: conditional requests and ranges, then error pages. Configured headers and HSTS are
+/// order: conditional requests and ranges, then error pages, then compression (so pages and
+/// listings are compressed too). Configured headers and HSTS are
 /// the head builder's; the access log and metrics are written when the exchange ends.
 enum ResponseFilters {
     static func apply(to message: ResponseMessage, exchange: Exchange) -> ResponseMessage {
         var message = message
+        let answered = message
         if !message.conditionsEvaluated, let head = exchange.head {
             ConditionalFilter.apply(to: &message, headers: head.headers, isHead: head.method == .HEAD)
         }
@@ -15,6 +17,10 @@ enum ResponseFilters {
             ErrorPageFilter.apply(to: &message, pages: ErrorPageFilter.pages(host: exchange.host, route: exchange.route),
                                   allocator: exchange.allocator)
         }
+        CompressionFilter.apply(
+            to: &message, answered: answered, settings: CompressionFilter.settings(host: exchange.host, route: exchange.route),
+            acceptEncoding: CompressionFilter.acceptEncoding(exchange.head), variants: exchange.generation.variants,
+            allocator: exchange.allocator)
         return message
     }
 }

@@ -4,6 +4,13 @@ struct Failure: Error, CustomStringConvertible {
     var description: String { "the database is on fire" }
 }
 
+struct Row: Codable {
+    var id: Int
+    var name: String
+    var price: Double
+    var tags: [String]
+}
+
 struct Echo: Codable {
     var text: String
 }
@@ -38,6 +45,24 @@ public struct MisbehavingApp: App {
             Response(body: .stream { writer in
                 for index in 0..<5 { try await writer.write("chunk \(index)\n") }
             })
+        }
+        router.get("/api/slow-stream") { _ in
+            // A chunk a second: each must reach the client when written, compressed or not.
+            var response = Response(body: .stream { writer in
+                for index in 0..<3 {
+                    if index > 0 { try await Task.sleep(for: .seconds(1)) }
+                    try await writer.write("tick \(index) " + String(repeating: "-", count: 300) + "\n")
+                }
+            })
+            response.headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
+            return response
+        }
+        router.get("/api/report") { request in
+            // About 16 KiB of JSON, the shape of a typical API answer.
+            let rows = (0..<240).map { Row(id: $0, name: "item \($0)", price: Double($0) * 1.25, tags: ["coffee", "roast"]) }
+            var response = try Response.json(rows)
+            if request.queryItems["transform"] == "no" { response.headers.add(name: "Cache-Control", value: "no-transform") }
+            return response
         }
         router.get("/api/file") { _ in Response(body: .file(root + "/Package.swift")) }
         router.get("/api/tagged") { _ in

@@ -1,0 +1,135 @@
+import BerthStatic
+import NIOCore
+import NIOHTTP1
+
+/// Content coding on the fly (gzip, Brotli) for whatever answers a path: static files (their
+/// variants kept in the worker's `VariantCache`), app bodies whole or streamed, error pages and
+/// listings. `CompressionPolicy` decides; this carries the decision out on the message: the
+/// body, `Content-Encoding`, `Content-Length` (dropped for a stream: chunked or DATA frames
+/// carry it), the variant's own `ETag`, no `Accept-Ranges` (ranges are of the identity body)
+/// and `Vary: Accept-Encoding`, which identity answers of a candidate get as well.
+enum CompressionFilter {
+    /// The route's settings (the host's "/" route's before a route was found), nil when off.
+    static func settings(host: VirtualHost?, route: PathRoute?) -> CompressionSettings? {
+        if let route { return route.compression }
+        return host?.route(for: "/")?.compression
+    }
+
+    /// The request's Accept-Encoding, its field lines joined (RFC 9110 §5.3).
+    static func acceptEncoding(_ head: HTTPRequestHead?) -> String? {
+        guard let values = head?.headers["accept-encoding"], !values.isEmpty else { return nil }
+        return values.count == 1 ? values[0] : values.joined(separator: ", ")
+    }
+
+    /// - `answered`: the message before conditional evaluation; a 304 that came of it is
+    ///   decided as that 200 was.
+    static func apply(
+        to message: inout ResponseMessage, answered: ResponseMessage, settings: CompressionSettings?, acceptEncoding: String?,
+        variants: VariantCache, allocator: ByteBufferAllocator
+    ) {
+        guard let settings, let subject = Self.subject(of: message, answered: answered) else { return }
+        let decision = CompressionPolicy.decide(
+            status: subject.status, fields: subject.fields, length: subject.length, streamed: subject.length == nil,
+            acceptEncoding: acceptEncoding, settings: settings)
+        switch decision {
+        case .leave:
+            return
+        case .identity:
+            Self.addVary(to: &message)
+        case .compress(let coding) where message.status == 304:
+            // A 304 carries the fields its 200 would have had for caching (RFC 9110 §15.4.5):
+            // the tag of the variant this request would get. Whether that 200 would really
+            // have shrunk is not known without compressing; a variant tag on an identity 200
+            // only costs the client a full answer later.
+            Self.markCompressed(&message, coding: coding, length: nil, notModified: true)
+        case .compress(let coding):
+            Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants,
+                          allocator: allocator)
+        }
+    }
+
+    /// What the decision is about: the answer's status, fields and body length (nil for a
+    /// stream); for a 304, the 200 it stands for. Nil for a body that cannot be compressed
+    /// here (multipart ranges, a file without its source).
+    private static func subject(of message: ResponseMessage, answered: ResponseMessage)
+        -> (status: Int, fields: [(String, String)], length: Int64?)?
+    {
+        let source = message.variantSource
+        if message.status == 304 {
+            if let source { return (200, [("Content-Type", source.contentType)] + message.fields, source.size) }
+            guard answered.status == 200, case .bytes(let buffer) = answered.body else { return nil }
+            return (200, answered.fields, Int64(buffer.readableBytes))
+        }
+        switch message.body {
+        case .bytes(let buffer): return (message.status, message.fields, Int64(buffer.readableBytes))
+        case .stream: return (message.status, message.fields, nil)
+        // A file, or the HEAD of one (the GET's fields, compressed length included).
+        case .file, .empty: return source.map { (message.status, message.fields, $0.size) }
+        case .parts: return nil
+        }
+    }
+
+    private static func compress(
+        _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int64?, variants: VariantCache,
+        allocator: ByteBufferAllocator
+    ) {
+        if case .stream(let stream) = message.body {
+            guard let encoder = ContentEncoder(coding: coding, level: level) else { return Self.addVary(to: &message) }
+            message.body = .stream(CompressingStream.wrap(stream, encoder: encoder, allocator: allocator))
+            Self.markCompressed(&message, coding: coding, length: nil)
+            return
+        }
+        var compressed: ByteBuffer?
+        if let source = message.variantSource {
+            compressed = variants.variant(of: source, coding: coding, level: level, allocator: allocator)
+        } else if case .bytes(let buffer) = message.body {
+            compressed = ContentEncoder.compress(buffer, coding: coding, level: level, allocator: allocator)
+        }
+        // A body that does not shrink goes as it is.
+        guard let compressed, Int64(compressed.readableBytes) < length ?? 0 else { return Self.addVary(to: &message) }
+        message.body = .bytes(compressed)
+        Self.markCompressed(&message, coding: coding, length: compressed.readableBytes)
+    }
+
+    /// The fields of a compressed answer (or of a 304 standing for one).
+    private static func markCompressed(_ message: inout ResponseMessage, coding: ContentCoding, length: Int?, notModified: Bool = false) {
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(message.fields.count + 3)
+        var hasVary = false
+        for (name, value) in message.fields {
+            if name.caseInsensitiveEquals("etag") {
+                fields.append((name, coding.variantEntityTag(of: value) ?? value))
+            } else if name.caseInsensitiveEquals("vary") {
+                fields.append((name, Self.addingAcceptEncoding(to: value)))
+                hasVary = true
+            } else if notModified || !(name.caseInsensitiveEquals("content-length") || name.caseInsensitiveEquals("accept-ranges")) {
+                fields.append((name, value))
+            }
+        }
+        if !notModified {
+            fields.append(("Content-Encoding", coding.token))
+            if let length { fields.append(("Content-Length", String(length))) }
+        }
+        if !hasVary { fields.append(("Vary", "Accept-Encoding")) }
+        message.fields = fields
+    }
+
+    /// `Vary: Accept-Encoding` added, or merged into a Vary the answer has; prepared fields
+    /// stay when it is there already (the hot static path).
+    private static func addVary(to message: inout ResponseMessage) {
+        guard let index = message.fields.firstIndex(where: { $0.0.caseInsensitiveEquals("vary") }) else {
+            message.fields.append(("Vary", "Accept-Encoding"))
+            return
+        }
+        let value = message.fields[index].1
+        let merged = Self.addingAcceptEncoding(to: value)
+        guard merged != value else { return }
+        message.fields[index].1 = merged
+    }
+
+    private static func addingAcceptEncoding(to vary: String) -> String {
+        let names = vary.split(separator: ",").map { String($0.trimmingSpaces()) }
+        if names.contains(where: { $0 == "*" || $0.caseInsensitiveEquals("accept-encoding") }) { return vary }
+        return vary.isEmpty ? "Accept-Encoding" : vary + ", Accept-Encoding"
+    }
+}

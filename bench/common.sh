@@ -1,0 +1,58 @@
+# bench/common.sh - what the benchmark scripts share (sourced by run.sh and compress.sh): tools,
+# process trees, ports, medians, and nginx's configuration. Expects WORK, THREADS, NGINX_PORT.
+
+log() { echo "# $*" >&2; }
+
+# Installs the Debian packages of the given commands when missing (as root).
+install_missing() {
+  local missing=() tool
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  fi
+  ulimit -n 65536 2>/dev/null || true
+}
+
+# Servers started by the script (their PIDs), stopped when it exits.
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
+tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
+
+# nginx_conf FILE HTTP_EXTRA SERVER_EXTRA: nginx on 127.0.0.1:$NGINX_PORT serving $WORK/www
+# with $THREADS workers, sendfile, no access log; the extras go into `http` and `server`.
+nginx_conf() {
+  cat >"$1" <<CONF
+daemon off;
+master_process on;
+worker_processes $THREADS;
+worker_rlimit_nofile 16384;
+pid $WORK/nginx.pid;
+error_log $WORK/logs/nginx-error.log warn;
+events { worker_connections 8192; use epoll; }
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_timeout 75s;
+    keepalive_requests 1000000;
+    client_body_temp_path $WORK/tmp/body;
+    proxy_temp_path $WORK/tmp/proxy;
+    fastcgi_temp_path $WORK/tmp/fastcgi;
+    uwsgi_temp_path $WORK/tmp/uwsgi;
+    scgi_temp_path $WORK/tmp/scgi;
+    $2
+    server {
+        listen 127.0.0.1:$NGINX_PORT backlog=4096;
+        root $WORK/www;
+        $3
+    }
+}
+CONF
+}

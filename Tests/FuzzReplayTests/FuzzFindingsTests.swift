@@ -3,6 +3,7 @@ import NIOHTTP1
 import Testing
 
 @testable import BerthServer
+@testable import BerthStatic
 
 /// What fuzzing found, as plain tests of the rule each finding broke. The inputs themselves
 /// stay in the corpus, where the harnesses replay them.
@@ -40,5 +41,14 @@ struct FuzzFindingsTests {
             return
         }
         #expect(accepted.expectsBody)
+    }
+
+    /// Corpus/fields/ae-combining-mark: a q-value digit followed by a combining mark passed the
+    /// digit check and crashed the force-unwrapped `Int(_:)` after it, taking down the worker
+    /// for any request to a site serving precompressed files.
+    @Test func qValueWithACombiningMarkIsInvalid() {
+        #expect(AcceptEncoding.parseQuality("0.1\u{301}") == nil)
+        #expect(AcceptEncoding.preferredCodings("gzip;q=0.1\u{301}, br") == [.brotli])
+        #expect(!Character("1\u{301}").isASCIIDigit && Character("7").isASCIIDigit)
     }
 }

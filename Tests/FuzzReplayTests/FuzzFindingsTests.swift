@@ -51,4 +51,11 @@ struct FuzzFindingsTests {
         #expect(AcceptEncoding.preferredCodings("gzip;q=0.1\u{301}, br") == [.brotli])
         #expect(!Character("1\u{301}").isASCIIDigit && Character("7").isASCIIDigit)
     }
+
+    /// Corpus/target/html-quote-combining-mark: escaping went by Character, and a quote or
+    /// angle bracket followed by a combining mark is a Character of its own, so it was left as
+    /// it was. A browser ends a quoted attribute at that quote all the same.
+    @Test func markupFollowedByACombiningMarkIsEscaped() {
+        #expect(HTMLEscaping.escape("a\"\u{301}b'\u{301}<\u{338}&\u{301}") == "a&quot;\u{301}b&#39;\u{301}&lt;\u{338}&amp;\u{301}")
+    }
 }

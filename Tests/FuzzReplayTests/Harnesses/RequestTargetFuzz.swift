@@ -29,7 +29,7 @@ enum RequestTargetFuzz {
         Self.checkEncoding(PercentEncoding.encodeSegment(raw), of: raw, keeping: "", input)
 
         let html = HTMLEscaping.escape(raw)
-        input.require(!html.utf8.contains { "<>\"'".utf8.contains($0) }, "markup characters survive HTML escaping: \(html)")
+        input.require(!html.utf8.contains { "<>\"'".utf8.contains($0) }, "markup characters survive HTML escaping: \(FuzzInput.escaped(Array(html.utf8)))")
     }
 
     /// What every accepted target's path must look like, whatever the request said.

@@ -63,6 +63,13 @@ build() {
         grep -o '"-package-name","[^"]*"' | head -n 1 | cut -d '"' -f 4 || true)
     [[ -n $package ]] || package=$(basename "$ROOT" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9_]/_/g; s/^[0-9]/_&/')
     # Modules compiled here come first, so they shadow the ordinary build's of the same name.
+    # Nothing to do when no source, harness or linked object is newer than the binary.
+    if [[ -x $out/berth-fuzz && -z $(find "$ROOT/Sources/BerthStatic" "$ROOT/Sources/BerthServer" "$HARNESSES" \
+        "$ROOT/fuzz/Entry.swift" "$ROOT/fuzz/run.sh" "$bin"/*.build -newer "$out/berth-fuzz" \( -name '*.swift' -o -name '*.o' -o -name run.sh \) -print -quit) ]]; then
+        echo "== $out/berth-fuzz is up to date"
+        link_names "$out"
+        return
+    fi
     local swiftc=(nice -n 10 swiftc -swift-version 6 -O -g -DSWIFT_PACKAGE -package-name "$package"
         -sanitize="$SANITIZERS" -I "$out/modules" -I "$bin/Modules" "${cflags[@]}")
 
@@ -96,11 +103,16 @@ build() {
     printf '%s\0' "${objects[@]}" | xargs -0 ar qcs "$out/dependencies.a"
     nice -n 10 swiftc -sanitize="$SANITIZERS" -use-ld=lld \
         "$out/BerthFuzz.o" "$out/BerthServer.o" "$out/BerthStatic.o" "$out/dependencies.a" -o "$out/berth-fuzz"
+    echo "== built $out/berth-fuzz"
+    link_names "$out"
+}
+
+# The binary picks its harness by the name it was started as.
+link_names() {
+    OUT=$1
     for name in $(harness_names); do
-        ln -sf berth-fuzz "$out/$name"
+        ln -sf berth-fuzz "$OUT/$name"
     done
-    echo "== built $out/berth-fuzz, as: $(harness_names | tr '\n' ' ')"
-    OUT=$out
 }
 
 fuzz() {

@@ -4,7 +4,8 @@
 #   fuzz/run.sh [HARNESS|all] [SECONDS]   build, then fuzz each harness in turn (default: all, 60 s)
 #   fuzz/run.sh build                     build only: .build/fuzz/<harness>
 #   fuzz/run.sh merge [HARNESS|all]       add what fuzzing found to the committed corpus, keeping
-#                                         only inputs that reach new code (libFuzzer -merge=1)
+#                                         only inputs that reach code it does not reach yet
+#                                         (libFuzzer -merge=1, by edges, not hit counts)
 #   fuzz/run.sh replay HARNESS FILE...    run inputs once, e.g. a crash-… file
 #
 # The harnesses are Tests/FuzzReplayTests/Harnesses/*.swift, one per folder of
@@ -137,7 +138,7 @@ fuzz() {
 merge() {
     local name=$1
     echo "== merging new finds of $name into $CORPUS/$name"
-    SWIFT_BACKTRACE=enable=no nice -n 19 "$OUT/$name" -merge=1 "$CORPUS/$name" "$OUT/corpus/$name" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true
+    SWIFT_BACKTRACE=enable=no nice -n 19 "$OUT/$name" -merge=1 -use_counters=0 "$CORPUS/$name" "$OUT/corpus/$name" 2>&1 | grep -E 'MERGE-OUTER: [0-9]+ new files' || true
 }
 
 selected() {

@@ -185,6 +185,19 @@ let package = Package(
         ),
         // Starts the real `berth` binary on temporary config files and talks to it over sockets.
         .testTarget(name: "BerthEndToEndTests", dependencies: ["berth"]),
+        // The committed fuzz corpora (Corpus/<harness>/) replayed through the harnesses that
+        // fuzz/run.sh compiles for libFuzzer: one checking code, run by both.
+        .testTarget(
+            name: "FuzzReplayTests",
+            dependencies: [
+                "BerthConfig",
+                "BerthServer",
+                "BerthStatic",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Corpus"]
+        ),
     ]
 )
 

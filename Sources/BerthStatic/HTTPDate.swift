@@ -140,5 +140,7 @@ public enum HTTPDate {
 }
 
 extension Character {
-    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+    /// Compared by its ASCII value: a `ClosedRange<Character>` also holds a digit followed by a
+    /// combining mark ("1\u{301}" sorts between "0" and "9"), which `Int(_:)` then refuses.
+    var isASCIIDigit: Bool { self.asciiValue.map { (0x30...0x39).contains($0) } ?? false }
 }

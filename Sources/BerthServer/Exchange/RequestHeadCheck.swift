@@ -68,8 +68,10 @@ struct RequestHeadCheck {
             if head.version == .http1_0 {
                 return .failure(.init(status: .badRequest, reason: "Transfer-Encoding in an HTTP/1.0 request", mustClose: true))
             }
-            let tokens = codings.flatMap { $0.split(separator: ",") }.map { $0.trimmingSpaces().lowercased() }
-            guard tokens == ["chunked"] else {
+            // One field whose value is `chunked` (ASCII case-insensitive), the framing
+            // `HTTP1RequestParser` follows: a list it would not follow (",chunked", a second
+            // field) must be refused here, or the request waits for a body the parser drops.
+            guard codings.count == 1, String(codings[0].trimmingSpaces()).caseInsensitiveEquals("chunked") else {
                 return .failure(.init(status: .notImplemented, reason: "unsupported Transfer-Encoding", mustClose: true))
             }
             chunked = true

@@ -50,14 +50,12 @@ extension ConfigReader {
     /// could never complete a handshake.
     private func checkTLS(_ config: ServerConfig) {
         let tlsListeners = config.listeners.filter(\.tls)
-        if hostsWithTLSKey == 0 {
-            // Certificates of `tls: auto` and `tls: internal` hosts are not handed to the TLS
-            // listeners yet; saying so beats "no host has a certificate" to someone who wrote one.
-            let managed = config.hosts.contains { $0.managedTLS != nil }
-                ? "; certificates of 'tls: auto' and 'tls: internal' hosts are not served over TLS yet" : ""
+        // Managed hosts (`tls: auto`, `tls: internal`) bring their own certificates, issued at
+        // run time; until then a self-signed placeholder completes their handshakes.
+        if hostsWithTLSKey == 0 && !config.hosts.contains(where: { $0.managedTLS != nil }) {
             for listener in tlsListeners {
-                error("listener is marked tls but no host has a certificate\(managed); add "
-                      + "'tls: { certificate: ..., key: ... }' to a host", at: listener.location)
+                error("listener is marked tls but no host has a certificate; add "
+                      + "'tls: { certificate: ..., key: ... }' or 'tls: auto' to a host", at: listener.location)
             }
         }
         if tlsListeners.isEmpty && !config.listeners.isEmpty {

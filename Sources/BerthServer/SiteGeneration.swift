@@ -22,8 +22,12 @@ final class SiteGeneration: Sendable {
     let serverName: String
     /// Requests answered under this generation, by host, route and status class.
     let metrics = RequestMetrics()
+    /// Where ACME HTTP-01 answers appear while `tls: auto` hosts are validated; nil without such hosts.
+    let challenges: ACMEChallengeFiles?
 
-    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth") {
+    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger,
+         serverName: String = "berth", challenges: ACMEChallengeFiles? = nil) {
+        self.challenges = challenges
         self.hosts = HostTable(hosts: hosts)
         self.limits = limits
         self.accessLog = accessLog
@@ -83,7 +87,9 @@ struct SiteGenerationBuilder {
             limits: ConnectionLimits(self.config.limits),
             accessLog: global,
             allAccessLogs: self.logs.map(\.log),
-            logger: self.logger
+            logger: self.logger,
+            challenges: self.config.hosts.contains { $0.managedTLS?.issuer == .acme }
+                ? ACMEChallengeFiles(folder: ManagedTLSLayout(config: self.config).http01Folder) : nil
         )
     }
 

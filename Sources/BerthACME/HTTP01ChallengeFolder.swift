@@ -32,6 +32,19 @@ public struct HTTP01ChallengeFolder: ChallengeResponder {
         unlink(path)
     }
 
+    /// Removes answers a previous coordinator left when it was killed mid-validation: they
+    /// are of orders nobody waits for, and would otherwise be served for ever.
+    public func removeStaleAnswers() {
+        guard let folder = opendir(self.folder) else { return }
+        defer { closedir(folder) }
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
+                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != "..", let path = try? self.path(for: name) { unlink(path) }
+        }
+    }
+
     /// The token comes from the CA and becomes a file name: only base64url (§8.1) is taken,
     /// so no token can name a path outside the folder.
     func path(for token: String) throws -> String {

@@ -34,6 +34,7 @@ enum Coordinator {
         // the certificates, placeholders and challenge answers (keys stay 0600, owned by them).
         try AtomicFile.makeFolder(plan.storage, mode: 0o755)
         try AtomicFile.makeFolder(layout.http01Folder, mode: 0o755)
+        HTTP01ChallengeFolder(folder: layout.http01Folder).removeStaleAnswers()
         let placeholders = CertificateStorage(root: layout.placeholderRoot, owner: owner)
         let policy = retryPolicy()
         let events: @Sendable (String, CertificateKeeper.Event) -> Void = { host, event in

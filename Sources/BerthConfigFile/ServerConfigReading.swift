@@ -69,6 +69,16 @@ extension ConfigReader {
                             + "it is served over plain HTTP only", at: host.tls!.location)
                 }
             }
+            for host in config.hosts {
+                guard let managed = host.managedTLS else { continue }
+                if managed.redirectHTTP {
+                    error("host '\(host.name)' has 'redirect_http: true' but no listener is marked "
+                          + "'tls: true'; add one like '- { port: 443, tls: true }'", at: managed.location)
+                } else {
+                    warning("host '\(host.name)' has 'tls: \(managed.issuer.rawValue)' but no listener is marked "
+                            + "'tls: true'; its certificate is kept but served nowhere", at: managed.location)
+                }
+            }
         }
     }
 }

@@ -78,8 +78,8 @@ struct SiteGenerationBuilder {
                 isDefault: host.isDefault,
                 routes: routes,
                 accessLog: try host.accessLog.flatMap { try self.accessLog($0) },
-                httpsRedirect: host.tls?.redirectHTTP == true ? HTTPSRedirect(port: self.httpsPort) : nil,
-                hsts: host.tls?.hsts
+                httpsRedirect: (host.tls?.redirectHTTP ?? host.managedTLS?.redirectHTTP) == true ? HTTPSRedirect(port: self.httpsPort) : nil,
+                hsts: host.tls?.hsts ?? host.managedTLS?.hsts
             ))
         }
         return SiteGeneration(

@@ -97,3 +97,50 @@ import Testing
         #expect(config.warnings.map(\.message) == ["the 'acme:' block is not used: no host has 'tls: auto'"])
     }
 }
+
+@Suite struct ManagedTLSMappingTests {
+    @Test func theMappingFormTakesRedirectAndHSTS() throws {
+        let site = try TemporarySite()
+        try site.directories("public")
+        let config = try site.load("""
+            listen: [{ port: 80 }, { port: 443, tls: true }]
+            acme: { email: admin@example.org }
+            hosts:
+              example.org:
+                default: true
+                tls: { certificate: auto, redirect_http: true, hsts: true }
+                static: public
+              app.localhost: { tls: { certificate: internal }, static: public }
+            """)
+        #expect(config.hosts[0].managedTLS == ManagedTLSConfig(issuer: .acme, location: site.location(6, 25),
+                                                               redirectHTTP: true, hsts: TLSConfig.defaultHSTS))
+        #expect(config.hosts[0].tls == nil)
+        #expect(config.hosts[1].managedTLS?.issuer == .local && config.hosts[1].managedTLS?.redirectHTTP == false)
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
+    }
+
+    @Test func aKeyDoesNotGoWithAnAutomaticCertificateNorARedirectWithoutTLSListener() throws {
+        let site = try TemporarySite()
+        try site.directories("public")
+        #expect(try site.errors("""
+            listen: [{ port: 80 }]
+            acme: { email: admin@example.org }
+            hosts:
+              example.org: { default: true, tls: { certificate: auto, key: tls/a.key }, static: public }
+              shop.example.org: { tls: { certificate: auto, redirect_http: true }, static: public }
+            """) == [
+                "'key' does not go with 'certificate: auto': berth makes the key itself; remove it",
+                "host 'shop.example.org' has 'redirect_http: true' but no listener is marked 'tls: true'; add one "
+                    + "like '- { port: 443, tls: true }'",
+            ])
+        let plain = try site.load("""
+            listen: [{ port: 80 }]
+            hosts:
+              app.localhost: { default: true, tls: internal, static: public }
+            """)
+        #expect(plain.warnings.map(\.message) == [
+            "host 'app.localhost' has 'tls: internal' but no listener is marked 'tls: true'; its certificate is kept "
+                + "but served nowhere",
+        ])
+    }
+}

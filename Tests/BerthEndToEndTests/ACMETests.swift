@@ -7,7 +7,8 @@ import Testing
 struct ACMETests {
     static let host = "shop.acme.test"
 
-    static func yaml(_ pebble: PebbleServer, storage: String, host: String = ACMETests.host, workers: Int = 2) -> String {
+    static func yaml(_ pebble: PebbleServer, storage: String, host: String = ACMETests.host, workers: Int = 2,
+                     tls: String = "auto") -> String {
         """
         listen:
           - { address: 127.0.0.1, port: \(pebble.httpPort) }
@@ -25,7 +26,7 @@ struct ACMETests {
           \(host):
             default: true
             aliases: [www.\(host)]
-            tls: auto
+            tls: \(tls)
             static: site
         """
     }
@@ -33,8 +34,8 @@ struct ACMETests {
     static let files = ["site/index.html": "<h1>Shop</h1>"]
 
     static func start(_ pebble: PebbleServer, storage: String, host: String = ACMETests.host, workers: Int = 2,
-                      environment: [String: String] = [:]) throws -> BerthProcess {
-        try BerthProcess(yaml: yaml(pebble, storage: storage, host: host, workers: workers), files: files,
+                      tls: String = "auto", environment: [String: String] = [:]) throws -> BerthProcess {
+        try BerthProcess(yaml: yaml(pebble, storage: storage, host: host, workers: workers, tls: tls), files: files,
                          environment: environment)
     }
 
@@ -42,18 +43,21 @@ struct ACMETests {
         try TemporaryDirectory.make().appendingPathComponent("acme").path
     }
 
+    /// The host redirects plain HTTP to HTTPS: validation over plain HTTP works all the same.
     @Test func issuesOverHTTP01AndSwapsOutThePlaceholder() throws {
         let pebble = try PebbleServer()
         let storage = try Self.storage()
-        let berth = try Self.start(pebble, storage: storage)
+        let berth = try Self.start(pebble, storage: storage, tls: "{ certificate: auto, redirect_http: true, hsts: true }")
         // Until the order completes, handshakes get the placeholder and the log says why.
         #expect(berth.waitForLog(containing: "temporary self-signed certificate", timeout: 10) != nil)
         #expect(berth.waitForLog(containing: "certificate issued", timeout: 60) != nil, "\(berth.errorLog)\n\(pebble.logs)")
         #expect(berth.errorLog.contains("acme order placed") && berth.errorLog.contains("acme challenge answered"))
         #expect(try berth.waitForIssuer(containing: "Pebble", serverName: Self.host), "\(berth.errorLog)")
         #expect(try berth.presentedCertificate(serverName: "www.\(Self.host)").issuer.contains("Pebble"))
-        #expect(try berth.curl("/", host: Self.host, over: .https2).text == "<h1>Shop</h1>")
-        #expect(try berth.curl("/", host: Self.host, over: .http1).text == "<h1>Shop</h1>")
+        let secure = try berth.curl("/", host: Self.host, over: .https2)
+        #expect(secure.text == "<h1>Shop</h1>" && secure.header("strict-transport-security") == "max-age=31536000")
+        let plain = try berth.curl("/", host: Self.host, over: .http1)
+        #expect(plain.status == 308 && plain.header("location") == "https://\(Self.host):\(berth.securePort)/")
         // The answer is gone once validated: the path is an ordinary 404 again.
         let token = try #require(pebble.logs.split(separator: "\n").compactMap { line -> String? in
             guard let range = line.range(of: "/.well-known/acme-challenge/") else { return nil }

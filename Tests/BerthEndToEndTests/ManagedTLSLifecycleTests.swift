@@ -35,7 +35,7 @@ struct ManagedTLSLifecycleTests {
         let directory = try TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let config = directory.appendingPathComponent("berth.yaml")
-        try Data("listen: [{ port: 0 }]\nhosts:\n  a.localhost: { default: true, tls: internal, static: . }\n".utf8).write(to: config)
+        try Data("listen: [{ port: 0 }, { address: 127.0.0.1, port: 0, tls: true }]\nhosts:\n  a.localhost: { default: true, tls: internal, static: . }\n".utf8).write(to: config)
         let result = try Tool.execute(BerthProcess.binary.path, ["ca", "path", "--config", config.path])
         #expect(result.status == 1)
         #expect(result.stderr == "berth: no local CA root at '\(directory.path)/acme/local-ca/root.pem' yet: it is made "

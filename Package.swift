@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "berth", targets: ["berth"]),
         .executable(name: "berth-master", targets: ["berth-master"]),
         .executable(name: "berth-worker", targets: ["berth-worker"]),
+        .executable(name: "berth-acme", targets: ["berth-acme"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -141,13 +142,25 @@ let package = Package(
             ],
             linkerSettings: [.unsafeFlags(staticRuntime, .when(platforms: [.linux]))]
         ),
+        // The certificate coordinator, one per machine, started by the master when hosts have
+        // `tls: auto` or `tls: internal`: the only binary with the ACME client and crypto, so
+        // the master stays lean and the workers do not each order the same names.
+        .executableTarget(
+            name: "berth-acme",
+            dependencies: [
+                "BerthACME",
+                "BerthConfig",
+                "BerthProcess",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `berth`, the command people run: it becomes `berth-master` (exec), and reads the
         // virtual-host file for it in a child. It exists so that `swift run berth` builds all
-        // three binaries: an executable that depends on another links that one's modules too,
+        // four binaries: an executable that depends on another links that one's modules too,
         // which the master must not (they bring the shared runtime, YAML and Foundation).
         .executableTarget(
             name: "berth",
-            dependencies: ["berth-master", "berth-worker", "BerthConfig", "BerthConfigFile", "BerthProcess"]
+            dependencies: ["berth-master", "berth-worker", "berth-acme", "BerthConfig", "BerthConfigFile", "BerthProcess"]
         ),
         .testTarget(name: "BerthConfigTests", dependencies: ["BerthConfig", "BerthConfigFile"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BerthStaticTests", dependencies: ["BerthStatic", "BerthConfig"]),

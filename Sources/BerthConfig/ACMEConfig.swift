@@ -47,8 +47,9 @@ public enum ACMEChallengeKind: String, Sendable, Equatable, CaseIterable, Codabl
     case tlsALPN01 = "tls-alpn-01"
 }
 
-/// A host whose certificate Berth obtains and renews itself: `tls: auto` or `tls: internal`.
-/// Either way the certificate covers every name of the host, aliases included.
+/// A host whose certificate Berth obtains and renews itself: `tls: auto` or `tls: internal`, or
+/// the mapping form `tls: { certificate: auto, redirect_http: true, hsts: true }`. Either way
+/// the certificate covers every name of the host, aliases included.
 public struct ManagedTLSConfig: Sendable, Equatable, Codable {
     public enum Issuer: String, Sendable, Equatable, CaseIterable, Codable {
         /// `tls: auto`: from the ACME CA of the `acme:` block.
@@ -59,11 +60,17 @@ public struct ManagedTLSConfig: Sendable, Equatable, Codable {
     }
 
     public var issuer: Issuer
-    /// Where `tls: ...` is written.
+    /// Where `tls: ...` (or `certificate: auto` in a `tls:` mapping) is written.
     public var location: SourceLocation
+    /// As `TLSConfig.redirectHTTP`; the mapping form `tls: { certificate: auto, redirect_http: true }`.
+    public var redirectHTTP = false
+    /// As `TLSConfig.hsts`.
+    public var hsts: String? = nil
 
-    public init(issuer: Issuer, location: SourceLocation) {
+    public init(issuer: Issuer, location: SourceLocation, redirectHTTP: Bool = false, hsts: String? = nil) {
         self.issuer = issuer
         self.location = location
+        self.redirectHTTP = redirectHTTP
+        self.hsts = hsts
     }
 }

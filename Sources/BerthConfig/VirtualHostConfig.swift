@@ -8,7 +8,8 @@
 ///     access_log: logs/shop.log     # in addition to the global one: "-", stderr, off, a path
 ///     tls: { certificate: tls/shop.pem, key: tls/shop.key }   # see TLSConfig
 ///     # tls: auto                   # or: a certificate from the ACME CA (tls: internal: from a
-///                                   # local root, for development); see ManagedTLSConfig
+///                                   # local root, for development); see ManagedTLSConfig.
+///     # tls: { certificate: auto, redirect_http: true, hsts: true }   # the same, with options
 ///     headers: { X-Frame-Options: DENY }            # inherited by every path
 ///     errors: { 404: ../sites/shop/404.html }       # inherited by every path; 400...599
 ///     compress: { level: { br: 5 } }               # inherited by every path; see CompressionConfig

@@ -52,29 +52,28 @@ extension ConfigReader {
         return nil
     }
 
-    /// HTTP-01 arrives on a plain listener (the CA connects to port 80), TLS-ALPN-01 on a TLS
-    /// one (port 443). At least one enabled challenge must have its kind of listener.
+    /// HTTP-01 arrives on a plain listener (the CA connects to port 80). TLS-ALPN-01 is not
+    /// answered: NIOSSL picks a certificate in its SNI callback, which sees the server name but
+    /// not the ALPN protocols offered, so berth could not tell the CA's `acme-tls/1` handshake
+    /// from a browser's and would show browsers the challenge certificate. HTTP-01 must
+    /// therefore be enabled, with a plain listener for it.
     private func checkChallengeListeners(_ acme: ACMEConfig, _ listeners: [ListenerConfig]) {
-        let plain = listeners.filter { !$0.tls }, tls = listeners.filter(\.tls)
-        let http01 = acme.challenges.contains(.http01), alpn = acme.challenges.contains(.tlsALPN01)
-        guard (http01 && !plain.isEmpty) || (alpn && !tls.isEmpty) else {
-            if http01 && !alpn {
-                error("no listener can answer the http-01 challenge: it needs a listener without tls "
-                      + "(the CA connects to port 80); add '- { port: 80 }' under 'listen:', or add "
-                      + "tls-alpn-01 to 'challenges'", at: acmeChallengesLocation ?? acme.location)
-            } else {
-                error("no listener can answer the tls-alpn-01 challenge: it needs a listener with "
-                      + "'tls: true' (the CA connects to port 443); add '- { port: 443, tls: true }' under "
-                      + "'listen:', or add http-01 to 'challenges'", at: acmeChallengesLocation ?? acme.location)
-            }
+        let location = acmeChallengesLocation ?? acme.location
+        guard acme.challenges.contains(.http01) else {
+            error("berth answers only the http-01 challenge (tls-alpn-01 would need the TLS handshake to pick "
+                  + "a certificate by ALPN protocol, which it cannot); add http-01 to 'challenges'", at: location)
             return
         }
-        let standard = (http01 && plain.contains { $0.port == 80 }) || (alpn && tls.contains { $0.port == 443 })
+        let plain = listeners.filter { !$0.tls }
+        guard !plain.isEmpty else {
+            error("no listener can answer the http-01 challenge: it needs a listener without tls "
+                  + "(the CA connects to port 80); add '- { port: 80 }' under 'listen:'", at: location)
+            return
+        }
         let testing = listeners.contains { $0.port == 0 }
-        if !standard && !testing {
-            warning("ACME CAs validate on port 80 (http-01) and 443 (tls-alpn-01), and no listener for an "
-                    + "enabled challenge binds them: validation works only if those ports are forwarded to "
-                    + "berth's", at: acmeChallengesLocation ?? acme.location)
+        if !plain.contains(where: { $0.port == 80 }) && !testing {
+            warning("ACME CAs validate http-01 on port 80, and no listener without tls binds it: validation "
+                    + "works only if port 80 is forwarded to berth's", at: location)
         }
     }
 }

@@ -53,14 +53,12 @@ extension ConfigReader {
     /// could never complete a handshake.
     private func checkTLS(_ config: ServerConfig) {
         let tlsListeners = config.listeners.filter(\.tls)
-        if hostsWithTLSKey == 0 {
-            // Certificates of `tls: auto` and `tls: internal` hosts are not handed to the TLS
-            // listeners yet; saying so beats "no host has a certificate" to someone who wrote one.
-            let managed = config.hosts.contains { $0.managedTLS != nil }
-                ? "; certificates of 'tls: auto' and 'tls: internal' hosts are not served over TLS yet" : ""
+        // Managed hosts (`tls: auto`, `tls: internal`) bring their own certificates, issued at
+        // run time; until then a self-signed placeholder completes their handshakes.
+        if hostsWithTLSKey == 0 && !config.hosts.contains(where: { $0.managedTLS != nil }) {
             for listener in tlsListeners {
-                error("listener is marked tls but no host has a certificate\(managed); add "
-                      + "'tls: { certificate: ..., key: ... }' to a host", at: listener.location)
+                error("listener is marked tls but no host has a certificate; add "
+                      + "'tls: { certificate: ..., key: ... }' or 'tls: auto' to a host", at: listener.location)
             }
         }
         if tlsListeners.isEmpty && !config.listeners.isEmpty {
@@ -72,6 +70,16 @@ extension ConfigReader {
                 } else {
                     warning("host '\(host.name)' has a certificate but no listener is marked 'tls: true'; "
                             + "it is served over plain HTTP only", at: host.tls!.location)
+                }
+            }
+            for host in config.hosts {
+                guard let managed = host.managedTLS else { continue }
+                if managed.redirectHTTP {
+                    error("host '\(host.name)' has 'redirect_http: true' but no listener is marked "
+                          + "'tls: true'; add one like '- { port: 443, tls: true }'", at: managed.location)
+                } else {
+                    warning("host '\(host.name)' has 'tls: \(managed.issuer.rawValue)' but no listener is marked "
+                            + "'tls: true'; its certificate is kept but served nowhere", at: managed.location)
                 }
             }
         }

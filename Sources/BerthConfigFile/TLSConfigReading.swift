@@ -5,29 +5,50 @@ extension ConfigReader {
     static let tlsKeys = ["certificate", "key", "redirect_http", "hsts"]
     static let listenerTLSKeys = ["min_version"]
 
-    func readTLS(_ node: Node, host: String) -> TLSConfig? {
+    /// A host's `tls:` mapping: certificate files, or `certificate: auto` / `internal` for a
+    /// certificate Berth obtains itself (`tls: auto` with room for `redirect_http` and `hsts`).
+    enum HostTLS {
+        case files(TLSConfig)
+        case managed(ManagedTLSConfig)
+    }
+
+    func readTLS(_ node: Node, host: String) -> HostTLS? {
         let context = "in 'tls' of host '\(host)'"
         guard let fields = fields(of: node, expected: "a mapping with 'certificate' and 'key'",
                                   context: context, allowed: ConfigReader.tlsKeys)
         else { return nil }
+        var valid = true
+        if let certificateNode = fields["certificate"], let word = certificateNode.scalar?.string,
+           let issuer = ManagedTLSConfig.Issuer(rawValue: word) {
+            if let keyNode = fields["key"] {
+                error("'key' does not go with 'certificate: \(word)': berth makes the key itself; remove it", at: keyNode)
+                valid = false
+            }
+            var managed = ManagedTLSConfig(issuer: issuer, location: location(certificateNode))
+            readRedirectAndHSTS(fields, redirectHTTP: &managed.redirectHTTP, hsts: &managed.hsts, valid: &valid)
+            return valid ? .managed(managed) : nil
+        }
         let certificate = required("certificate", in: fields, context: context,
                                    expected: "the path of a PEM certificate file")
             .flatMap { file($0, what: "certificate file") }
         let key = required("key", in: fields, context: context,
                            expected: "the path of a PEM private key file")
             .flatMap { file($0, what: "key file") }
-        var valid = true
         var redirectHTTP = false
+        var hsts: String?
+        readRedirectAndHSTS(fields, redirectHTTP: &redirectHTTP, hsts: &hsts, valid: &valid)
+        guard let certificate, let key, valid else { return nil }
+        return .files(TLSConfig(certificate: certificate, key: key, redirectHTTP: redirectHTTP, hsts: hsts,
+                                location: location(node)))
+    }
+
+    private func readRedirectAndHSTS(_ fields: Fields, redirectHTTP: inout Bool, hsts: inout String?, valid: inout Bool) {
         if let node = fields["redirect_http"] {
             if let value = bool(node) { redirectHTTP = value } else { valid = false }
         }
-        var hsts: String?
         if let node = fields["hsts"] {
             if let value = readHSTS(node) { hsts = value.isEmpty ? nil : value } else { valid = false }
         }
-        guard let certificate, let key, valid else { return nil }
-        return TLSConfig(certificate: certificate, key: key, redirectHTTP: redirectHTTP, hsts: hsts,
-                         location: location(node))
     }
 
     /// `true`, `false`, or a header value of RFC 6797 §6.1: `max-age=N` with the optional

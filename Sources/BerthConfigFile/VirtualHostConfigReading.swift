@@ -89,7 +89,11 @@ extension ConfigReader {
                 if let managed { host.managedTLS = managed } else { valid = false }
             } else {
                 hostsWithTLSKey += 1
-                if let tls = readTLS(node, host: key.key) { host.tls = tls } else { valid = false }
+                switch readTLS(node, host: key.key) {
+                case .files(let tls)?: host.tls = tls
+                case .managed(let managed)?: host.managedTLS = managed
+                case nil: valid = false
+                }
             }
         }
         let defaults = HostDefaults(

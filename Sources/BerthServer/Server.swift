@@ -35,9 +35,15 @@ public final class Server: Sendable {
     /// Sockets inherited from the master (`start(inheriting:)`).
     private let sharedListeners = Mutex<[SharedListener]>([])
     private let logger: Logger
-    /// One set of TLS contexts per kind of `tls` listener, built with the generation.
-    private let tlsContexts: [TLSContexts.Profile: TLSContexts]
+    /// One set of TLS contexts per kind of `tls` listener, built with the generation and
+    /// replaced when a managed host's certificate changes.
+    private let tlsContexts: [TLSContexts.Profile: LiveTLSContexts]
     private let httpsPort: HTTPSPort
+    /// The certificates of the hosts' `tls:` files, read once per generation.
+    private let fileCertificates: [HostCertificate]
+    /// `tls: auto` and `tls: internal` hosts, nil when there are none.
+    private let managedCertificates: ManagedCertificates?
+    private let certificateWatch = Mutex<Task<Void, Never>?>(nil)
 
     /// Builds everything a request needs (static roots opened, error pages read, logs
     /// opened) before any socket is bound, so a bad generation never half-starts.
@@ -49,42 +55,84 @@ public final class Server: Sendable {
         builder.httpsPort = httpsPort
         self.generation = try builder.build()
         self.httpsPort = httpsPort
-        let (contexts, warnings) = try Self.makeTLSContexts(config: config)
-        for warning in warnings { logger.warning("\(warning)") }
-        self.tlsContexts = contexts
+        let report = try Self.checkCertificateFiles(config: config)
+        for warning in report.warnings { logger.warning("\(warning)") }
+        let managed = ManagedCertificates(config: config, logger: logger)
+        self.fileCertificates = report.certificates
+        self.managedCertificates = managed
+        self.tlsContexts = try Self.makeTLSContexts(config: config, certificates: report.certificates + (managed?.scan().certificates ?? []))
         self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? System.coreCount)
     }
 
     /// Everything `init` checks, without starting threads: for `berth check`. Returns the
-    /// findings that do not prevent serving (a certificate close to expiry).
+    /// findings that do not prevent serving (a certificate close to expiry). Managed hosts'
+    /// certificates are issued at run time and not looked at.
     @discardableResult
     public static func check(config: ServerConfig, logger: Logger) throws -> [String] {
         // Apps are checked by their own probe; routes to them are taken on trust here.
         var builder = SiteGenerationBuilder(config: config, apps: nil, logger: logger)
         _ = try builder.build()
-        return try Self.makeTLSContexts(config: config).warnings
+        let report = try Self.checkCertificateFiles(config: config)
+        if !report.certificates.isEmpty || !config.hosts.contains(where: { $0.managedTLS != nil }) {
+            _ = try Self.makeTLSContexts(config: config, certificates: report.certificates)
+        }
+        return report.warnings
     }
 
-    /// Checks every host certificate (even with no `tls` listener: `berth check` validates
-    /// everything) and builds the contexts the `tls` listeners need.
-    private static func makeTLSContexts(config: ServerConfig) throws -> ([TLSContexts.Profile: TLSContexts], warnings: [String]) {
+    /// Checks every host's certificate files (even with no `tls` listener: `berth check`
+    /// validates everything).
+    private static func checkCertificateFiles(config: ServerConfig) throws -> CertificateCheck.Report {
         let report = CertificateCheck.check(config.hosts)
         if !report.errors.isEmpty { throw SiteError(message: report.errors.joined(separator: "\n")) }
-        var contexts: [TLSContexts.Profile: TLSContexts] = [:]
+        return report
+    }
+
+    /// The contexts the `tls` listeners need, one set per profile.
+    private static func makeTLSContexts(config: ServerConfig, certificates: [HostCertificate]) throws -> [TLSContexts.Profile: LiveTLSContexts] {
+        var contexts: [TLSContexts.Profile: LiveTLSContexts] = [:]
         for listener in config.listeners where listener.tls {
             let profile = TLSContexts.Profile(listener)
             guard contexts[profile] == nil else { continue }
-            guard !report.certificates.isEmpty else {
-                throw SiteError(message: "\(listener.location): listener is marked tls but no host has a certificate")
+            guard !certificates.isEmpty else {
+                let managed = config.hosts.contains { $0.managedTLS != nil }
+                    ? " yet (the managed hosts' certificates and placeholders are missing from "
+                        + "'\(config.managedTLSStorage)'; is berth-acme running?)" : ""
+                throw SiteError(message: "\(listener.location): listener is marked tls but no host has a certificate\(managed)")
             }
             do {
-                contexts[profile] = try TLSContexts(certificates: report.certificates, profile: profile)
+                contexts[profile] = LiveTLSContexts(try TLSContexts(certificates: certificates, profile: profile))
             } catch {
                 throw SiteError(message: "\(listener.location): cannot set up TLS: \(error)")
             }
         }
-        return (contexts, report.warnings)
+        return contexts
+    }
+
+    /// How often workers look for a managed host's new certificate on disk.
+    static let certificateScanInterval: Duration = .seconds(1)
+
+    /// Swaps managed hosts' new certificates into the TLS contexts as the coordinator stores
+    /// them, until the server stops.
+    private func watchManagedCertificates() {
+        guard let managed = self.managedCertificates, !self.tlsContexts.isEmpty else { return }
+        let (files, contexts, logger) = (self.fileCertificates, self.tlsContexts, self.logger)
+        let task = Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.certificateScanInterval)
+                let (certificates, changed) = managed.scan()
+                guard changed else { continue }
+                for live in contexts.values {
+                    do {
+                        live.replace(with: try TLSContexts(certificates: files + certificates, profile: live.profile))
+                    } catch {
+                        logger.error("cannot put new certificates into service; the current ones keep serving",
+                                     metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+        }
+        self.certificateWatch.withLock { $0 = task }
     }
 
     /// Binds every listener. Throws (and binds nothing) if any address is unavailable.
@@ -108,6 +156,7 @@ public final class Server: Sendable {
         }
         self.listeners.withLock { $0 = channels }
         if let https = bound.first(where: \.isSecure) { self.httpsPort.bound(https.port) }
+        self.watchManagedCertificates()
         return bound
     }
 
@@ -141,6 +190,7 @@ public final class Server: Sendable {
         for shared in accepting { shared.start() }
         self.sharedListeners.withLock { $0 = accepting }
         if let https = bound.first(where: \.isSecure) { self.httpsPort.bound(https.port) }
+        self.watchManagedCertificates()
         return bound
     }
 
@@ -208,6 +258,7 @@ public final class Server: Sendable {
     /// Graceful stop: close the listeners, let every connection finish its in-flight
     /// response, and force-close whatever is left after `drainTimeout`.
     public func stop(drainTimeout: Duration = .seconds(10)) async {
+        self.certificateWatch.withLock { $0?.cancel() }
         await self.stopAccepting()
         // Connections accepted just before the listeners closed may still be on their way to
         // an event loop: the registry quiesces those too, and the wait covers them.

@@ -24,10 +24,13 @@ final class SiteGeneration: Sendable {
     let metrics = RequestMetrics()
     /// Compressed variants of static files (`compression_cache`).
     let variants: VariantCache
+    /// Where ACME HTTP-01 answers appear while `tls: auto` hosts are validated; nil without such hosts.
+    let challenges: ACMEChallengeFiles?
 
-    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger, serverName: String = "berth",
-         compressionCache: Int = 16 * 1024 * 1024) {
+    init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger,
+         serverName: String = "berth", compressionCache: Int = 16 * 1024 * 1024, challenges: ACMEChallengeFiles? = nil) {
         self.variants = VariantCache(capacity: compressionCache)
+        self.challenges = challenges
         self.hosts = HostTable(hosts: hosts)
         self.limits = limits
         self.accessLog = accessLog
@@ -78,8 +81,8 @@ struct SiteGenerationBuilder {
                 isDefault: host.isDefault,
                 routes: routes,
                 accessLog: try host.accessLog.flatMap { try self.accessLog($0) },
-                httpsRedirect: host.tls?.redirectHTTP == true ? HTTPSRedirect(port: self.httpsPort) : nil,
-                hsts: host.tls?.hsts
+                httpsRedirect: (host.tls?.redirectHTTP ?? host.managedTLS?.redirectHTTP) == true ? HTTPSRedirect(port: self.httpsPort) : nil,
+                hsts: host.tls?.hsts ?? host.managedTLS?.hsts
             ))
         }
         return SiteGeneration(
@@ -88,7 +91,9 @@ struct SiteGenerationBuilder {
             accessLog: global,
             allAccessLogs: self.logs.map(\.log),
             logger: self.logger,
-            compressionCache: self.config.compressionCache
+            compressionCache: self.config.compressionCache,
+            challenges: self.config.hosts.contains { $0.managedTLS?.issuer == .acme }
+                ? ACMEChallengeFiles(folder: ManagedTLSLayout(config: self.config).http01Folder) : nil
         )
     }
 

@@ -62,6 +62,8 @@ final class Master: @unchecked Sendable {
     var finished: CheckedContinuation<Int32, Never>?
     /// A reload whose new generation serves while the old one has yet to stop accepting.
     var handover: Handover?
+    /// The certificate coordinator and its reports (`MasterCertificates.swift`).
+    var certificates = CertificateState()
 
     struct Handover {
         let previous: Generation
@@ -97,7 +99,7 @@ final class Master: @unchecked Sendable {
             self.installSignalHandlers()
             let generation = self.makeGeneration(plan, assignment: assignment)
             self.starting = generation
-            self.launch(generation)
+            self.prepareCertificates(for: plan) { self.launch(generation) }
         } catch {
             self.failStart("\(error)")
         }
@@ -302,6 +304,7 @@ final class Master: @unchecked Sendable {
         self.logger.notice("reopening log files")
         do { try self.sink.reopen() } catch { self.logger.error("cannot reopen error log", metadata: ["error": "\(error)"]) }
         for worker in self.liveWorkers { kill(worker.pid, SIGUSR1) }
+        if let coordinator = self.certificates.coordinator { kill(coordinator.pid, SIGUSR1) }
     }
 
     func stop(_ mode: StopMode, exitCode: Int32 = 0) {
@@ -323,6 +326,8 @@ final class Master: @unchecked Sendable {
         }
         self.admin?.server.stop()
         self.admin = nil
+        self.stopCoordinator()
+        self.certificates.waiting = []
         for worker in workers {
             worker.stopRequested = true
             kill(worker.pid, mode == .graceful ? SIGTERM : SIGQUIT)

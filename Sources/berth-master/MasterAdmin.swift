@@ -51,7 +51,8 @@ extension Master {
             for worker in self.liveWorkers { if let report = worker.report { requests.merge(report.requests) } }
             return AdminServer.Reply(
                 status: 200, contentType: PrometheusText.contentType,
-                body: PrometheusText.render(requests: requests, master: self.metrics, census: census))
+                body: PrometheusText.render(requests: requests, master: self.metrics, census: census)
+                    + self.certificateMetricsText())
         case "/health":
             let summary = "generation=\(census.generation) workers=\(census.ready)/\(census.expected)\n"
             if self.stopMode != nil { return AdminServer.Reply(status: 503, body: "stopping " + summary) }

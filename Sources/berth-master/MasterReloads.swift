@@ -180,7 +180,7 @@ extension Master {
         }
         let generation = self.makeGeneration(plan, assignment: assignment)
         self.starting = generation
-        self.launch(generation)
+        self.prepareCertificates(for: plan) { self.launch(generation) }
     }
 
     /// The new file cannot be served: every problem is logged, nothing else changes.

@@ -21,7 +21,9 @@ enum WorkerLauncher {
         var status: Int32
     }
 
-    static func spawn(listeners: [Int32]) throws -> Launched {
+    /// `executable` is the worker's by default; the certificate coordinator (`berth-acme`)
+    /// is started the same way, with no listeners.
+    static func spawn(listeners: [Int32], executable: String = WorkerBinary.path) throws -> Launched {
         let control = try Descriptor.pipe()
         let status: (read: Int32, write: Int32)
         do {
@@ -76,16 +78,16 @@ enum WorkerLauncher {
         }
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
-        let arguments = [WorkerBinary.path]
+        let arguments = [executable]
         let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
 
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, WorkerBinary.path, &actions, &attributes, argv, envp)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else {
             close(control.write)
             close(status.read)
-            throw CLIError("cannot start a worker: \(String(cString: strerror(result)))")
+            throw CLIError("cannot start \(executable == WorkerBinary.path ? "a worker" : executable): \(String(cString: strerror(result)))")
         }
         return Launched(pid: pid, control: control.write, status: status.read)
     }

@@ -27,18 +27,19 @@ import Testing
         #expect(config.warnings.isEmpty, "\(config.warnings)")
     }
 
-    /// Until managed certificates reach the workers, a TLS listener still needs a file pair.
-    @Test func aTLSListenerStillNeedsACertificateFile() throws {
+    /// Managed hosts bring their own certificates (a placeholder until the first is issued),
+    /// so a TLS listener needs no certificate file.
+    @Test func aTLSListenerMayServeManagedHostsOnly() throws {
         let site = try TemporarySite()
         try site.directories("public")
-        #expect(try site.errors("""
+        let config = try site.load("""
             listen: [{ port: 80 }, { port: 443, tls: true }]
             acme: { email: admin@example.org }
             hosts:
               example.org: { default: true, tls: auto, static: public }
-            """) == ["listener is marked tls but no host has a certificate; certificates of 'tls: auto' and "
-                        + "'tls: internal' hosts are not served over TLS yet; add 'tls: { certificate: ..., key: ... }' "
-                        + "to a host"])
+              app.localhost: { tls: internal, static: public }
+            """)
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
     }
 
     @Test func internalNeedsNoACMEBlock() throws {
@@ -76,10 +77,10 @@ import Testing
         #expect(acme.directoryCA == site.path + "/tls/pebble.pem")
         #expect(acme.storage == site.path + "/state/acme")
         #expect(acme.challenges == [.tlsALPN01, .http01])
-        // Neither port 80 nor 443: the CA reaches berth only through forwarding.
+        // Not port 80: the CA reaches berth only through forwarding.
         #expect(config.warnings.map(\.message) == [
-            "ACME CAs validate on port 80 (http-01) and 443 (tls-alpn-01), and no listener for an enabled "
-                + "challenge binds them: validation works only if those ports are forwarded to berth's",
+            "ACME CAs validate http-01 on port 80, and no listener without tls binds it: validation works "
+                + "only if port 80 is forwarded to berth's",
         ])
     }
 
@@ -94,5 +95,52 @@ import Testing
             """)
         #expect(config.acme?.email == nil)
         #expect(config.warnings.map(\.message) == ["the 'acme:' block is not used: no host has 'tls: auto'"])
+    }
+}
+
+@Suite struct ManagedTLSMappingTests {
+    @Test func theMappingFormTakesRedirectAndHSTS() throws {
+        let site = try TemporarySite()
+        try site.directories("public")
+        let config = try site.load("""
+            listen: [{ port: 80 }, { port: 443, tls: true }]
+            acme: { email: admin@example.org }
+            hosts:
+              example.org:
+                default: true
+                tls: { certificate: auto, redirect_http: true, hsts: true }
+                static: public
+              app.localhost: { tls: { certificate: internal }, static: public }
+            """)
+        #expect(config.hosts[0].managedTLS == ManagedTLSConfig(issuer: .acme, location: site.location(6, 25),
+                                                               redirectHTTP: true, hsts: TLSConfig.defaultHSTS))
+        #expect(config.hosts[0].tls == nil)
+        #expect(config.hosts[1].managedTLS?.issuer == .local && config.hosts[1].managedTLS?.redirectHTTP == false)
+        #expect(config.warnings.isEmpty, "\(config.warnings)")
+    }
+
+    @Test func aKeyDoesNotGoWithAnAutomaticCertificateNorARedirectWithoutTLSListener() throws {
+        let site = try TemporarySite()
+        try site.directories("public")
+        #expect(try site.errors("""
+            listen: [{ port: 80 }]
+            acme: { email: admin@example.org }
+            hosts:
+              example.org: { default: true, tls: { certificate: auto, key: tls/a.key }, static: public }
+              shop.example.org: { tls: { certificate: auto, redirect_http: true }, static: public }
+            """) == [
+                "'key' does not go with 'certificate: auto': berth makes the key itself; remove it",
+                "host 'shop.example.org' has 'redirect_http: true' but no listener is marked 'tls: true'; add one "
+                    + "like '- { port: 443, tls: true }'",
+            ])
+        let plain = try site.load("""
+            listen: [{ port: 80 }]
+            hosts:
+              app.localhost: { default: true, tls: internal, static: public }
+            """)
+        #expect(plain.warnings.map(\.message) == [
+            "host 'app.localhost' has 'tls: internal' but no listener is marked 'tls: true'; its certificate is kept "
+                + "but served nowhere",
+        ])
     }
 }

@@ -28,7 +28,7 @@ final class BerthProcess: @unchecked Sendable {
     /// `run --config FILE`.
     init(
         yaml: String, files: [String: String] = [:], arguments: [String] = ["--drain-timeout", "5"], startTimeout: TimeInterval = 60,
-        prepare: (URL) throws -> Void = { _ in }
+        environment: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }
     ) throws {
         let directory = try TemporaryDirectory.make()
         for (path, contents) in files {
@@ -46,6 +46,7 @@ final class BerthProcess: @unchecked Sendable {
         process.executableURL = Self.binary
         process.arguments = ["run", "--config", configURL.path] + arguments
         process.currentDirectoryURL = directory
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let stderrPipe = Pipe()
         process.standardError = stderrPipe
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")

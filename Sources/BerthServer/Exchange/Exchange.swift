@@ -128,7 +128,8 @@ final class Exchange {
     }
 
     private func route(_ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted) {
-        switch RequestRouter.route(head, accepted, hosts: self.generation.hosts, isSecure: self.isSecure) {
+        switch RequestRouter.route(head, accepted, hosts: self.generation.hosts, isSecure: self.isSecure,
+                                   challenges: self.generation.challenges) {
         case .misdirected:
             self.answer(.page(421))
         case .answer(let message, let host):

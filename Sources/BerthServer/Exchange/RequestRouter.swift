@@ -16,7 +16,7 @@ struct RoutedRequest {
 }
 
 /// Host and path matching for a checked request head: exact host names, then `*.suffix`,
-/// then the default host (`HostTable`); then the HTTPS redirect of a host that wants one;
+/// then the default host (`HostTable`); then a published ACME challenge answer; then the HTTPS redirect of a host that wants one;
 /// then the longest path prefix. A plain function of its inputs.
 enum RequestRouter {
     enum Decision {
@@ -30,10 +30,16 @@ enum RequestRouter {
     }
 
     static func route(
-        _ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted, hosts: HostTable, isSecure: Bool, remoteAddress: String = "-"
+        _ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted, hosts: HostTable, isSecure: Bool, remoteAddress: String = "-",
+        challenges: ACMEChallengeFiles? = nil
     ) -> Decision {
         guard let host = hosts.host(for: accepted.authority) else { return .misdirected }
         let path = accepted.target.path
+        // An ACME HTTP-01 answer wins over the redirect to HTTPS and over every route: the CA
+        // must find it on plain HTTP (RFC 8555 §8.3), and no site may shadow it.
+        if let answer = challenges?.answer(path: path, method: head.method) {
+            return .answer(answer, host: host)
+        }
         if !isSecure, let location = host.httpsRedirect?.location(uri: head.uri, path: path, authority: accepted.authority, host: host) {
             return .answer(HTTPSRedirect.response(to: location), host: host)
         }

@@ -13,7 +13,7 @@ import NIOTLS
 enum TLSPipeline {
     static func configure(
         channel: Channel,
-        contexts: TLSContexts,
+        contexts: LiveTLSContexts,
         generation: SiteGeneration
     ) throws {
         let sync = channel.pipeline.syncOperations

@@ -122,7 +122,7 @@ enum StaticFieldsFuzz {
             acceptEncoding: value)
         _ = Preconditions.evaluate(headers, entityTag: current, lastModified: 784_111_777)
         if Preconditions.ifRangeAllowsRange(value, entityTag: current, lastModified: 784_111_777, now: 784_111_778) {
-            let date = HTTPDate.parse(value.trimmingSpaces())
+            let date = HTTPDate.parse(String(value.trimmingSpaces()))
             input.require(EntityTag.parse(Substring(value))?.strongMatch(current) == true || date == 784_111_777, "If-Range \(value) allowed a range")
         }
     }

@@ -21,6 +21,10 @@ trap cleanup EXIT
 wait_port() { for _ in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 tree() { local root=$1; echo "$root"; for c in $(ps -o pid= --ppid "$root"); do tree "$c"; done; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# User and system CPU ticks of a process tree: "USER SYS".
+cpu_ticks() { local u=0 s=0 p a b; for p in $(tree "$1"); do read -r a b < <(awk '{print $14, $15}' "/proc/$p/stat" 2>/dev/null) || continue; u=$((u + a)); s=$((s + b)); done; echo "$u $s"; }
+# Microseconds of CPU per request from two cpu_ticks readings and a request count: "USER SYS".
+cpu_per_request() { python3 -c "import os; t=os.sysconf('SC_CLK_TCK'); u0,s0,u1,s1,n=$1,$2,$3,$4,max(int(float('$5')),1); print(f'{1e6*(u1-u0)/t/n:.1f} {1e6*(s1-s0)/t/n:.1f}')"; }
 rss_kib() { local sum=0 p v; for p in $(tree "$1"); do v=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0); sum=$((sum + ${v:-0})); done; echo "$sum"; }
 
 # nginx_conf FILE HTTP_EXTRA SERVER_EXTRA: nginx on 127.0.0.1:$NGINX_PORT serving $WORK/www

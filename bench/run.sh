@@ -17,6 +17,7 @@
 #
 # Knobs (environment): THREADS=2  DURATION=10 (s per run)  ROUNDS=3  CONNS=64  IDLE=1000
 #   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench
+#   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
 # Needs: wrk, nginx, python3 (installed with apt-get when missing and running as root).
 #
 # `bench/run.sh compress` runs bench/compress.sh: compression on the fly against nginx's gzip.
@@ -43,10 +44,12 @@ printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body
   "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
 [ -f "$WORK/www/1m.bin" ] || head -c 1048576 /dev/urandom >"$WORK/www/1m.bin"
 
-log "building berth (release)"
-swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-  || { tail -20 "$WORK/logs/build.log"; exit 1; }
-BERTH="$ROOT/.build-release/release/berth"
+if [ -z "${BERTH:-}" ]; then
+  log "building berth (release)"
+  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
+    || { tail -20 "$WORK/logs/build.log"; exit 1; }
+  BERTH="$ROOT/.build-release/release/berth"
+fi
 
 write_berth_config() { # docroot
   cat >"$WORK/berth.yaml" <<YAML
@@ -111,21 +114,33 @@ YAML
   "$BERTH" run --config "$T/berth.yaml" >"$T/logs/berth.out" 2>&1 & pids+=($!); TB=$!
   wait_port 18443; wait_port 18444; wait_port 18445
   for p in $(tree $TN) $(tree $TH) $(tree $TB); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
-  declare -A W H
+  declare -A W H WU WS HU HS TREE
+  TREE[nginx]=$TN; TREE[h2o]=$TH; TREE[berth]=$TB
   for r in $(seq 1 "$ROUNDS"); do
     for server in nginx:18443 h2o:18444 berth:18445; do
       name=${server%%:*}; port=${server##*:}
-      w=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "https://127.0.0.1:$port/1k.html" 2>&1 | awk '/Requests\/sec/{print $2}')
-      h=$(taskset -c "$CLIENT_CPUS" h2load -c"$CONNS" -m10 -D "$DURATION" "https://127.0.0.1:$port/1k.html" 2>&1 | awk '/^finished in/{print $4}')
-      log "round $r $name: https $w req/s, h2 $h req/s"
-      W[$name]+="$w "; H[$name]+="$h "
+      read -r u0 s0 < <(cpu_ticks "${TREE[$name]}")
+      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "https://127.0.0.1:$port/1k.html" 2>&1)
+      read -r u1 s1 < <(cpu_ticks "${TREE[$name]}")
+      w=$(awk '/Requests\/sec/{print $2}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
+      read -r wu ws < <(cpu_per_request "$u0" "$s0" "$u1" "$s1" "${n:-0}")
+      read -r u0 s0 < <(cpu_ticks "${TREE[$name]}")
+      out=$(taskset -c "$CLIENT_CPUS" h2load -c"$CONNS" -m10 -D "$DURATION" "https://127.0.0.1:$port/1k.html" 2>&1)
+      read -r u1 s1 < <(cpu_ticks "${TREE[$name]}")
+      h=$(awk '/^finished in/{print $4}' <<<"$out"); n=$(awk '/^requests:/{print $8}' <<<"$out")
+      read -r hu hs < <(cpu_per_request "$u0" "$s0" "$u1" "$s1" "${n:-0}")
+      log "round $r $name: https $w req/s (user $wu us, sys $ws us), h2 $h req/s (user $hu us, sys $hs us)"
+      W[$name]+="$w "; H[$name]+="$h "; WU[$name]+="$wu "; WS[$name]+="$ws "; HU[$name]+="$hu "; HS[$name]+="$hs "
     done
   done
+  med() { echo "$1" | tr ' ' '\n' | grep . | median; }
   echo
   echo "## HTTPS, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, clients on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
-  printf '%-8s %14s %14s\n' server "https r/s" "h2 -m10 r/s"
+  echo "## CPU per request: user and system microseconds of the server's processes during the run (medians)"
+  printf '%-8s %12s %16s %14s %16s\n' server "https r/s" "https us u/s" "h2 -m10 r/s" "h2 us u/s"
   for name in nginx h2o berth; do
-    printf '%-8s %14.0f %14.0f\n' "$name" "$(echo "${W[$name]}" | tr ' ' '\n' | grep . | median)" "$(echo "${H[$name]}" | tr ' ' '\n' | grep . | median)"
+    printf '%-8s %12.0f %16s %14.0f %16s\n' "$name" "$(med "${W[$name]}")" "$(med "${WU[$name]}")/$(med "${WS[$name]}")" \
+      "$(med "${H[$name]}")" "$(med "${HU[$name]}")/$(med "${HS[$name]}")"
   done
   exit 0
 fi

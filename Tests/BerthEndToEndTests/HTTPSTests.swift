@@ -311,6 +311,25 @@ struct HTTPSTests {
         let flooded = try berth.h2Exchange(flood, wait: 2)
         #expect(flooded.contains { $0.type == H2.FrameType.goAway.rawValue && $0.errorCode == 0xb }, "\(flooded.suffix(3))")
 
+        // A PING whose length is not 8 is a connection error FRAME_SIZE_ERROR (RFC 9113
+        // §6.7), and the connection closes.
+        let badPing = try berth.h2Exchange(H2.opening + H2.frame(.ping, stream: 0, [1, 2, 3]), wait: 2)
+        #expect(badPing.contains { $0.type == H2.FrameType.goAway.rawValue && $0.errorCode == 0x6 }, "\(badPing)")
+
+        // Stream states (§5.1): HEADERS again on a stream the client ended, while it is still
+        // being answered or after, is STREAM_CLOSED; DATA after the client's own RST_STREAM
+        // is STREAM_CLOSED for that stream alone.
+        let request = H2.request(path: "/digits.txt", authority: "alpha.test")
+        let again = try berth.h2Exchange(H2.opening + H2.headers(stream: 1, request) + H2.headers(stream: 1, request), wait: 2)
+        #expect(again.contains { ($0.type == H2.FrameType.goAway.rawValue || $0.type == H2.FrameType.rstStream.rawValue) && $0.errorCode == 0x5 },
+                "\(again)")
+        let afterReset = try berth.h2Exchange(
+            H2.opening + H2.headers(stream: 1, H2.request(method: "POST", authority: "alpha.test", extra: [("content-length", "10")]), endStream: false)
+                + H2.rstStream(stream: 1) + H2.frame(.data, flags: H2.endStream, stream: 1, Array(repeating: 0x61, count: 10))
+                + H2.headers(stream: 3, request), wait: 2)
+        #expect(afterReset.contains { $0.type == H2.FrameType.rstStream.rawValue && $0.stream == 1 && $0.errorCode == 0x5 }, "\(afterReset)")
+        #expect(afterReset.contains { $0.type == H2.FrameType.data.rawValue && $0.stream == 3 && $0.payload.count == 1000 })
+
         // Others never noticed.
         #expect(try berth.curl("/", host: "alpha.test", over: .https2).status == 200)
         #expect(try berth.curl("/", host: "alpha.test", over: .http1).status == 200)

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// The request side of HTTP/1.1 (RFC 9112) as a plain state machine over bytes: heads,
 /// then bodies framed by Content-Length or chunked coding. No I/O, so every rule is testable
-/// on its own; `HTTP1Codec` feeds it from the socket.
+/// on its own; `HTTP1Connection` feeds it from the socket.
 ///
 /// It is strict where leniency lets two parsers disagree about where a request ends (request
 /// smuggling): a bare CR, obs-fold, whitespace before the colon, control bytes in a field, a

@@ -1,7 +1,6 @@
 import NIOCore
 
-/// Flood protection for one connection: the limits NIOHTTP2 was configured with before this
-/// frame layer replaced it. Frames that cost the server work but give the client nothing
+/// Flood protection for one connection. Frames that cost the server work but give the client nothing
 /// (PING, SETTINGS, PRIORITY, WINDOW_UPDATE on closed streams, empty DATA), streams the client
 /// resets (the "rapid reset" attack, CVE-2023-44487), and stream errors the client provokes are
 /// each limited to 200 in 30 s; beyond that the connection ends with ENHANCE_YOUR_CALM

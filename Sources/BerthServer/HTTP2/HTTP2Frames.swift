@@ -3,8 +3,6 @@ import NIOCore
 /// An HTTP/2 error code (RFC 9113 §7), as carried by RST_STREAM and GOAWAY. A struct rather
 /// than an enum because a peer may send codes this server does not know, which §7 says must
 /// not trigger special behavior: they still have to be representable.
-///
-/// (Named `HTTP2ErrorCode` while NIOHTTP2's `HTTP2ErrorCode` is still in use in this module.)
 struct HTTP2ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     var rawValue: UInt32
 

@@ -6,7 +6,7 @@ import NIOHTTP1
 @testable import BerthServer
 
 /// The bytes a client sends on an HTTP/1.1 connection, through `HTTP1RequestParser` as
-/// `HTTP1Codec` feeds it, and each head through `RequestHeadCheck`. What must hold for any
+/// `HTTP1Connection` feeds it, and each head through `RequestHeadCheck`. What must hold for any
 /// input, since a disagreement about where a request ends is request smuggling:
 /// - the parts do not depend on how the bytes were split into reads;
 /// - body bytes are input bytes, taken in order, never more than Content-Length declares;

@@ -68,8 +68,10 @@ final class Pebble {
         processes.append(process)
     }
 
-    /// Pebble generates its CA keys first: wait until the directory answers over HTTPS.
-    func waitUntilReady(timeout: TimeInterval = 30, probe: () async throws -> Void) async throws {
+    /// Pebble generates its CA keys first: wait until the directory answers over HTTPS. The
+    /// bound is generous: on a machine busy with the rest of the suite (its end-to-end tests
+    /// block threads while they wait for processes), a first answer can take long to be seen.
+    func waitUntilReady(timeout: TimeInterval = 120, probe: () async throws -> Void) async throws {
         let end = Date() + timeout
         while true {
             do {

@@ -32,7 +32,7 @@ struct PebbleIssuanceTests {
             pebble.stop()
             storageFolder.remove()
         }
-        let probe = try HTTPSClient(trust: .caFile(pebble.caFile), timeout: .seconds(2))
+        let probe = try HTTPSClient(trust: .caFile(pebble.caFile), timeout: .seconds(10))
         try await pebble.waitUntilReady {
             let response = try await probe.send(ACMEHTTPRequest(method: "GET", url: pebble.directoryURL))
             guard response.status == 200 else { throw PebbleError("directory answered \(response.status)") }

@@ -67,7 +67,7 @@ final class PebbleServer: @unchecked Sendable {
     }
 
     /// Pebble makes its CA keys first: wait until the directory answers over HTTPS.
-    private func waitUntilReady(timeout: TimeInterval = 30) throws {
+    private func waitUntilReady(timeout: TimeInterval = 120) throws {
         let end = Date().addingTimeInterval(timeout)
         while true {
             let probe = try Tool.execute(Tool.curl, ["-s", "-f", "--max-time", "2", "--cacert", caFile, directoryURL])

@@ -44,7 +44,7 @@ struct HTTP2ConnectionState: Sendable {
     static let maxConcurrentStreams = 100
     /// The most request body left unread after a complete response that is still read (and
     /// dropped) rather than reset.
-    static let drainableRest = 64 * 1024
+    static let drainableRest = 1024 * 1024
     /// The opaque data of the graceful shutdown's PING.
     static let shutdownPing: UInt64 = 0x4265_7274_6853_6875
 

@@ -38,14 +38,25 @@ final class VirtualHost: Sendable {
 }
 
 /// A path prefix of a host and what serves it: handlers tried in order until one answers.
-struct PathRoute: Sendable {
+/// A class: every exchange refers to its route, and a reference costs one retain where a
+/// struct of five collections costs five.
+final class PathRoute: Sendable {
     let prefix: String
     let handlers: [any RouteHandler]
     /// Extra response headers configured for the host and path (path wins on the same name).
     let headers: [(String, String)]
     let errorPages: [Int: ErrorPage]
     /// `compress:`; nil: off.
-    var compression: CompressionSettings? = nil
+    let compression: CompressionSettings?
+
+    init(prefix: String, handlers: [any RouteHandler], headers: [(String, String)], errorPages: [Int: ErrorPage],
+         compression: CompressionSettings? = nil) {
+        self.prefix = prefix
+        self.handlers = handlers
+        self.headers = headers
+        self.errorPages = errorPages
+        self.compression = compression
+    }
 
     func matches(_ path: String) -> Bool {
         if self.prefix == "/" { return true }

@@ -15,10 +15,15 @@ enum CompressionFilter {
         return host?.route(for: "/")?.compression
     }
 
-    /// The request's Accept-Encoding, its field lines joined (RFC 9110 §5.3).
+    /// The request's Accept-Encoding, its field lines joined (RFC 9110 §5.3). One pass, no
+    /// allocation when the field is absent or sent once: this runs for every answer.
     static func acceptEncoding(_ head: HTTPRequestHead?) -> String? {
-        guard let values = head?.headers["accept-encoding"], !values.isEmpty else { return nil }
-        return values.count == 1 ? values[0] : values.joined(separator: ", ")
+        guard let head else { return nil }
+        var value: String?
+        for (name, line) in head.headers where name.utf8.count == 15 && name.caseInsensitiveEquals("accept-encoding") {
+            value = value.map { $0 + ", " + line } ?? line
+        }
+        return value
     }
 
     /// - `answered`: the message before conditional evaluation; a 304 that came of it is
@@ -27,7 +32,11 @@ enum CompressionFilter {
         to message: inout ResponseMessage, answered: ResponseMessage, settings: CompressionSettings?, acceptEncoding: String?,
         variants: VariantCache, allocator: ByteBufferAllocator
     ) {
-        guard let settings, let subject = Self.subject(of: message, answered: answered) else { return }
+        guard let settings else { return }
+        // Without Accept-Encoding the only possible change is `Vary: Accept-Encoding`: an
+        // answer that says so already (a hot static file's) is left as it is, at once.
+        if acceptEncoding == nil, Self.variesOnEncoding(message.fields) { return }
+        guard let subject = Self.subject(of: message, answered: answered) else { return }
         let decision = CompressionPolicy.decide(
             status: subject.status, fields: subject.fields, length: subject.length, streamed: subject.length == nil,
             acceptEncoding: acceptEncoding, settings: settings)
@@ -127,7 +136,15 @@ enum CompressionFilter {
         message.fields[index].1 = merged
     }
 
+    private static func variesOnEncoding(_ fields: [(String, String)]) -> Bool {
+        for (name, value) in fields where name.utf8.count == 4 && name.caseInsensitiveEquals("vary") {
+            if value.caseInsensitiveEquals("accept-encoding") || Self.addingAcceptEncoding(to: value) == value { return true }
+        }
+        return false
+    }
+
     private static func addingAcceptEncoding(to vary: String) -> String {
+        if vary.caseInsensitiveEquals("accept-encoding") { return vary }
         let names = vary.split(separator: ",").map { String($0.trimmingSpaces()) }
         if names.contains(where: { $0 == "*" || $0.caseInsensitiveEquals("accept-encoding") }) { return vary }
         return vary.isEmpty ? "Accept-Encoding" : vary + ", Accept-Encoding"

@@ -220,6 +220,8 @@ struct FuzzServer {
     var now = NIODeadline.uptimeNanoseconds(1_000_000_000)
     var exchanges: [UInt32: Exchange] = [:]
     var taken: Set<UInt32> = []
+    /// Streams whose plan reports every request byte consumed.
+    var consuming: [UInt32] = []
     var actions: [Action] = []
     var closed = false
     var view: HTTP2ClientView?
@@ -283,6 +285,7 @@ struct FuzzServer {
             self.view?.requestHead(streamID)
             let plan = Plan(seed: self.configuration.seed, streamID: streamID)
             self.taken.insert(streamID)
+            if plan.consumes { self.consuming.append(streamID) }
             self.exchanges[streamID] = Exchange(plan: plan, contentLength: contentLength, requestEnded: endStream)
             if self.taken.count == 1 {
                 switch self.configuration.shutdown {
@@ -470,15 +473,19 @@ struct FuzzServer {
         let active = self.state.streams.activeCount
         self.input.require(active <= HTTP2ConnectionState.maxConcurrentStreams, "\(active) streams active")
         self.input.require(self.exchanges.count <= active, "\(self.exchanges.count) exchanges running on \(active) active streams")
-        var consuming: [UInt32] = []
         for (streamID, exchange) in self.exchanges {
             let expected: HTTP2Stream.State = exchange.requestEnded ? .halfClosedRemote : .open
             let state = self.state.state(ofStream: streamID)
             self.input.require(state == expected, "stream \(streamID) is \(state) while its exchange runs (request ended: \(exchange.requestEnded))")
-            if exchange.plan.consumes && state == .open { consuming.append(streamID) }
             if let left = exchange.bodyLeft, left > 0 {
                 self.input.require(view.sendable(streamID) <= 0, "stream \(streamID) waits with \(left) bytes to send while the client allows \(view.sendable(streamID))")
             }
+        }
+        // Streams whose every received byte was consumed, by the server or (once the
+        // response is complete) by the connection state, and whose client may still send.
+        let consuming = self.consuming.filter {
+            let state = self.state.state(ofStream: $0)
+            return state == .open || state == .halfClosedLocal
         }
         view.checkNoWindowLeak(activeStreams: active, consumingStreams: consuming)
     }

@@ -28,4 +28,23 @@ struct HTTP2FuzzFindingsTests {
         #expect(written.map(\.type) == [HTTP2FrameType.goAway])
         #expect(written.map(\.errorCode) == [.protocolError])
     }
+
+    /// A response complete while a short rest of the request body is still to come leaves the
+    /// stream half-closed (local), and the rest is read and dropped (§8.1). The client sends it
+    /// within the stream's window, which must keep being handed back: it was not, so a rest
+    /// larger than what was left of the window stalled the upload until the connection closed.
+    /// (Corpus/h2frames/drained-body-needs-window)
+    @Test func aDrainedRequestBodyStillGetsWindow() {
+        var connection = HTTP2ConnectionHarness()
+        #expect(connection.open(1, endStream: false, [("content-length", "65536")]).isRequestHead)
+        #expect(connection.respond(1) == .none)
+        #expect(connection.state.state(ofStream: 1) == .halfClosedLocal)
+        _ = connection.written()
+        for _ in 0..<3 { #expect(connection.data(1, count: 16_384) == .none) }
+        #expect(connection.data(1, count: 16_383) == .none)
+        let updates = connection.written().filter { $0.type == HTTP2FrameType.windowUpdate }
+        #expect(updates.map(\.stream) == [1, 0, 1, 0], "both windows are handed back in halves")
+        #expect(connection.data(1, count: 1, endStream: true) == .none)
+        #expect(connection.state.state(ofStream: 1) == .closed)
+    }
 }

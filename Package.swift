@@ -208,6 +208,7 @@ let package = Package(
                 "BerthStatic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ],
             exclude: ["Corpus"]
         ),

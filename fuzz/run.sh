@@ -18,7 +18,7 @@
 # compiled again from their sources with -sanitize=fuzzer,address (coverage and ASan for them
 # only), under their own names and with -enable-testing, so the harnesses' `@testable import`
 # works unchanged; BerthServer is only the parser files listed in SERVER_SOURCES (the whole
-# module needs TLS, HTTP/2 and the app loader). Everything else (NIOCore, NIOHTTP1, BerthConfig,
+# module needs TLS and the app loader). Everything else (NIOCore, NIOHTTP1, NIOHPACK, BerthConfig,
 # their C shims) is linked from the ordinary debug build, uninstrumented, through an archive, so
 # the linker takes only the objects it needs. This script runs `swift build --target
 # BerthServer` first, which is a no-op after a `swift build`.
@@ -32,7 +32,10 @@ ROOT=$PWD
 HARNESSES=$ROOT/Tests/FuzzReplayTests/Harnesses
 CORPUS=$ROOT/Tests/FuzzReplayTests/Corpus
 # The parts of BerthServer the harnesses test, and what those files need.
-SERVER_SOURCES=(HTTP1RequestParser.swift RequestHeadCheck.swift ConnectionLimits.swift RequestFields.swift)
+SERVER_SOURCES=(HTTP1/HTTP1RequestParser.swift Exchange/RequestHeadCheck.swift ConnectionLimits.swift HTTP1/RequestFields.swift
+    HTTP2/HTTP2FrameDecoder.swift HTTP2/HTTP2Frames.swift HTTP2/HTTP2ConnectionState.swift HTTP2/HTTP2Stream.swift
+    HTTP2/HTTP2FloodGuard.swift HTTP2/HTTP2PeerSettings.swift HTTP2/HTTP2RequestFields.swift HTTP2/HTTP2FrameWriter.swift
+    HTTP2/HPACKResponseEncoder.swift)
 SANITIZERS=${FUZZ_SANITIZERS:-fuzzer,address}
 
 harness_names() {

@@ -371,7 +371,8 @@ struct HTTP2ConnectionState: Sendable {
         }
         let bytes = min(bytes, stream.receiveWindow.unconsumed)
         // No more DATA can come on a half-closed (remote) stream: its window needs no update.
-        if let increment = stream.receiveWindow.consume(bytes), stream.state == .open {
+        // A half-closed (local) one is still being read, its rest dropped, and needs it.
+        if let increment = stream.receiveWindow.consume(bytes), stream.state != .halfClosedRemote {
             HTTP2FrameWriter.writeWindowUpdate(streamID: streamID, increment: increment, into: &output)
         }
         self.streams.update(streamID, stream)

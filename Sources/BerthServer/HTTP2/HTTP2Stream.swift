@@ -116,7 +116,8 @@ struct HTTP2StreamTable: Sendable {
     /// Where a stream identifier stands.
     enum Lookup: Sendable {
         case active(HTTP2Stream)
-        /// Above every identifier the client has used.
+        /// Above every identifier the client has used, or even: the server's own identifiers,
+        /// which stay idle since it never pushes.
         case idle
         /// Closed, or skipped (§5.1.1: using an identifier closes the idle ones below it);
         /// how it closed, if that was recent enough to be remembered.
@@ -141,7 +142,10 @@ struct HTTP2StreamTable: Sendable {
 
     func lookup(_ streamID: UInt32) -> Lookup {
         if let stream = self.streams[streamID] { return .active(stream) }
-        if streamID > self.highestStreamID { return .idle }
+        // §5.1.1: a client's use of an identifier closes only the idle streams it could have
+        // opened itself, the odd ones. A frame on an even stream is one on an idle stream, a
+        // connection error (§5.1), never answered with RST_STREAM (§6.4).
+        if streamID > self.highestStreamID || streamID & 1 == 0 { return .idle }
         return .closed(self.recentlyClosed.closure(of: streamID))
     }
 

@@ -14,6 +14,8 @@ enum FuzzHarnesses {
         FuzzHarness(name: "http1", run: HTTP1RequestFuzz.run),
         FuzzHarness(name: "target", run: RequestTargetFuzz.run),
         FuzzHarness(name: "fields", run: StaticFieldsFuzz.run),
+        FuzzHarness(name: "h2frames", run: HTTP2FramesFuzz.run),
+        FuzzHarness(name: "hpack", run: HPACKFuzz.run),
     ]
 
     static func named(_ name: String) -> FuzzHarness? {

@@ -68,10 +68,15 @@ struct AppHandler: RouteHandler {
         let exchangeOnLoop = NIOLoopBound(exchange, eventLoop: loop)
         let routePrefix = routed.route.prefix
         let hostName = routed.host.name
+        // The 504 timer, cancelled as soon as the app answers: a timer left pending for every
+        // answered request would pile up in the event loop's timer heap.
+        let timeout = NIOLoopBoundBox<Scheduled<Void>?>(nil, eventLoop: loop)
         // One task per request: the app's answer, then back to the connection's event loop.
         let task = Task {
             let outcome = await endpoint.app.respond(to: request)
             loop.execute {
+                timeout.value?.cancel()
+                timeout.value = nil
                 let exchange = exchangeOnLoop.value
                 if let error = outcome.error {
                     endpoint.logger.error("app failed", metadata: [
@@ -82,7 +87,7 @@ struct AppHandler: RouteHandler {
                 exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
             }
         }
-        let timeout = loop.scheduleTask(in: endpoint.requestTimeout) {
+        timeout.value = loop.scheduleTask(in: endpoint.requestTimeout) {
             let exchange = exchangeOnLoop.value
             guard !exchange.state.isAnswered else { return }
             task.cancel()
@@ -94,7 +99,7 @@ struct AppHandler: RouteHandler {
         // The client left or a refusal answered: the app's work is no longer wanted.
         exchange.onAbandon = {
             task.cancel()
-            timeout.cancel()
+            timeout.value?.cancel()
         }
         return .pending
     }

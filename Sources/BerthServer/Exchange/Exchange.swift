@@ -83,10 +83,19 @@ final class Exchange {
 
     // MARK: - Starting
 
-    /// Starts the exchange for a parsed request head: the head's checks, then routing.
+    /// What `start` does: answer a refusal, or route an accepted head.
+    private enum Beginning {
+        case answer(Int)
+        case route(HTTPRequestHead, RequestHeadCheck.Accepted)
+    }
+
+    private var beginning: Beginning?
+
+    /// The exchange for a parsed request head, checked; `start` then answers or routes it. The
+    /// transport keeps the exchange before it starts, since an answer can come at once.
     /// `bodyFollows`: the protocol knows whether a body follows (HTTP/2: no END_STREAM on the
     /// HEADERS, with or without content-length); nil to go by the framing fields.
-    static func start(
+    static func forRequest(
         head: HTTPRequestHead, generation: SiteGeneration, transport: ExchangeTransport, remoteAddress: String, isSecure: Bool,
         keepAlive: Bool, bodyFollows: Bool? = nil
     ) -> Exchange {
@@ -101,21 +110,22 @@ final class Exchange {
                 "http.status": "\(rejected.status.code)", "http.reason": "\(rejected.reason)", "net.peer": "\(remoteAddress)",
             ])
             exchange.host = generation.hosts.host(for: head.headers.first(name: "host"))
-            exchange.answer(.page(Int(rejected.status.code)))
+            exchange.beginning = .answer(Int(rejected.status.code))
             return exchange
         case .success(let accepted):
             let state = ExchangeState(expectsBody: bodyFollows ?? accepted.expectsBody, expectsContinue: accepted.expectsContinue,
                                       isHead: head.method == .HEAD, keepAlive: keepAlive, bodyLimit: limits.bodyBytes)
             let exchange = Exchange(generation: generation, transport: transport, head: head, remoteAddress: remoteAddress,
                                     isSecure: isSecure, state: state)
-            exchange.route(head, accepted)
+            exchange.beginning = .route(head, accepted)
             return exchange
         }
     }
 
-    /// An answer to input that never became a request (a head too large, a timeout while it
-    /// arrived, malformed bytes): logged and counted like any answer, and the connection ends.
-    static func refuse(
+    /// The exchange answering input that never became a request (a head too large, a timeout
+    /// while it arrived, malformed bytes): logged and counted like any answer, and the
+    /// connection ends. `start` writes the answer.
+    static func forRefusal(
         _ status: Int, generation: SiteGeneration, transport: ExchangeTransport, remoteAddress: String, isSecure: Bool
     ) -> Exchange {
         let state = ExchangeState(expectsBody: false, expectsContinue: false, isHead: false, keepAlive: false,
@@ -123,8 +133,18 @@ final class Exchange {
         let exchange = Exchange(generation: generation, transport: transport, head: nil, remoteAddress: remoteAddress,
                                 isSecure: isSecure, state: state)
         exchange.host = generation.hosts.defaultHost
-        exchange.answer(.page(status))
+        exchange.beginning = .answer(status)
         return exchange
+    }
+
+    /// Answers the refusal, or routes the request to its handlers. Once.
+    func start() {
+        guard let beginning = self.beginning else { return }
+        self.beginning = nil
+        switch beginning {
+        case .answer(let status): self.answer(.page(status))
+        case .route(let head, let accepted): self.route(head, accepted)
+        }
     }
 
     private func route(_ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted) {

@@ -184,9 +184,11 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
                 // Before the exchange starts: it may answer at once, which ends this phase.
                 self.connectionGuard.progress(.requestHeadReceived(expectsBody: self.parser.isReadingBody))
                 let keepAlive = head.isKeepAlive && !self.connectionGuard.isStopping
-                self.exchange = Exchange.start(
+                let exchange = Exchange.forRequest(
                     head: head, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
                     isSecure: self.isSecure, keepAlive: keepAlive)
+                self.exchange = exchange
+                exchange.start()
             case .body(let chunk):
                 self.exchange?.receivedBody(chunk)
             case .end:
@@ -226,8 +228,10 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
             return
         }
         self.responding = true
-        self.exchange = Exchange.refuse(status, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
+        let exchange = Exchange.forRefusal(status, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
                                         isSecure: self.isSecure)
+        self.exchange = exchange
+        exchange.start()
     }
 
     static func status(for error: Error) -> Int {

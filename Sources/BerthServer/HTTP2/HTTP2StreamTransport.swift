@@ -42,10 +42,11 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func start(head: HTTPRequestHead, endStream: Bool) {
         // An HTTP/2 stream carries one request; the connection outlives it (RFC 9113 §8.1).
-        let exchange = Exchange.start(
+        let exchange = Exchange.forRequest(
             head: head, generation: self.connection.generation, transport: self, remoteAddress: self.connection.remoteAddress,
             isSecure: true, keepAlive: true, bodyFollows: !endStream)
-        if !self.gone { self.exchange = exchange }
+        self.exchange = exchange
+        exchange.start()
     }
 
     // MARK: - ExchangeTransport
@@ -61,8 +62,6 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard !self.gone else { return }
-        // An answer given while the exchange starts arrives before `start` could keep it.
-        self.exchange = exchange
         switch body {
         case .empty, .stream:
             _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: true, stopRequest: self.stopsRequest)
@@ -86,7 +85,6 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {
         guard !self.gone else { return }
-        self.exchange = exchange
         _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: false)
     }
 

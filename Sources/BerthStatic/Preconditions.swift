@@ -67,33 +67,44 @@ enum EntityTagCondition {
         }
     }
 
-    /// Weak comparison that also accepts the tag of a variant of `current` compressed on the
-    /// fly: a client that holds the gzip variant revalidates with its tag, and the server may
-    /// answer 304 for either (RFC 9110 §13.1.2 uses weak comparison; the compression filter
-    /// then gives the 304 the tag of the variant this request would get).
-    func matchesOrCompressedVariant(_ current: EntityTag) -> Bool {
+    /// Comparison (weak for If-None-Match, strong for If-Match) that also accepts the tag of a
+    /// variant of `current` compressed on the fly: a client that holds the gzip variant
+    /// revalidates with its tag, and the server may answer 304 for either (RFC 9110 §13.1.2;
+    /// the compression filter then gives the 304 the tag of the variant this request would
+    /// get). The variant is made from `current`'s bytes, so a strong match of its base is a
+    /// strong match of the variant.
+    func matchesOrCompressedVariant(_ current: EntityTag, weak: Bool = true) -> Bool {
         guard case .tags(let tags) = self else { return true }
-        return tags.contains { $0.weakMatch(current) || $0.removingCompressedVariant?.weakMatch(current) == true }
+        func match(_ tag: EntityTag) -> Bool { weak ? tag.weakMatch(current) : tag.strongMatch(current) }
+        return tags.contains { match($0) || $0.removingCompressedVariant.map(match) == true }
     }
 }
 
 extension ContentCoding {
-    /// The ETag field value of the variant compressed on the fly with this coding, of a
-    /// representation whose ETag is `fieldValue`: each content coding is a representation of
-    /// its own (RFC 9110 §8.8.3), so its tag is the original's with "-<coding>" appended, as
-    /// sidecars get theirs; a weak tag stays weak. Nil when `fieldValue` is no entity-tag.
-    public func variantEntityTag(of fieldValue: String) -> String? {
+    /// The ETag field value of the variant compressed on the fly with this coding at `level`,
+    /// of a representation whose ETag is `fieldValue`: each content coding is a representation
+    /// of its own (RFC 9110 §8.8.3), so its tag is the original's with "-<coding><level>"
+    /// appended. The level is part of it because another level gives other bytes, and a strong
+    /// tag promises the same bytes; a weak tag stays weak. Nil when `fieldValue` is no
+    /// entity-tag.
+    public func variantEntityTag(of fieldValue: String, level: Int) -> String? {
         guard let tag = EntityTag.parse(Substring(fieldValue)) else { return nil }
-        return (tag.isWeak ? "W/\"" : "\"") + tag.opaque + "-" + token + "\""
+        return (tag.isWeak ? "W/\"" : "\"") + tag.opaque + "-" + token + String(level) + "\""
     }
 }
 
 extension EntityTag {
-    /// The tag this one is a compressed variant of, when it ends in a variant's suffix.
+    /// The tag this one is a compressed variant of, when it ends in a variant's suffix
+    /// ("-gzip5", "-br4": a coding made on the fly, then its level).
     var removingCompressedVariant: EntityTag? {
+        let digits = opaque.utf8.reversed().prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+        guard digits > 0 else { return nil }
+        let withoutLevel = opaque.dropLast(digits)
         for coding in ContentCoding.producedOnTheFly {
             let suffix = "-" + coding.token
-            if opaque.hasSuffix(suffix) { return EntityTag(opaque: opaque.dropLast(suffix.count), isWeak: isWeak) }
+            if withoutLevel.hasSuffix(suffix) {
+                return EntityTag(opaque: withoutLevel.dropLast(suffix.count), isWeak: isWeak)
+            }
         }
         return nil
     }
@@ -114,8 +125,10 @@ enum Preconditions {
         lastModified: Int
     ) -> PreconditionOutcome {
         // Step 1: If-Match, strong comparison (§13.1.1); "*" matches any current representation.
+        // The tag of a compressed variant is a current representation's too: a client that
+        // fetched the gzip variant sends that tag back.
         if let ifMatch = headers.ifMatch {
-            if !EntityTagCondition(ifMatch).matches(entityTag, weak: false) { return .preconditionFailed }
+            if !EntityTagCondition(ifMatch).matchesOrCompressedVariant(entityTag, weak: false) { return .preconditionFailed }
         } else if let value = headers.ifUnmodifiedSince, let date = HTTPDate.parse(value) {
             // Step 2: If-Unmodified-Since only without If-Match; an invalid date is ignored
             // (§13.1.4).

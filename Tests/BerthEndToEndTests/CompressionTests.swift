@@ -60,7 +60,7 @@ struct CompressionTests {
             #expect(answer.status == 200 && answer.header("content-encoding") == coding, "\(answer)")
             #expect(answer.header("content-length") == String(answer.body.count))
             #expect(answer.header("vary") == "Accept-Encoding" && answer.header("accept-ranges") == nil)
-            #expect(answer.header("etag")?.hasSuffix("-\(coding)\"") == true)
+            #expect(answer.header("etag")?.hasSuffix("-\(coding)\(coding == "br" ? 4 : 5)\"") == true)
             #expect(answer.body.count < original.count / 4)
             sizes.append(answer.body.count)
             #expect(try CompressionClients.decode(answer.body, coding: coding) == original)
@@ -78,6 +78,10 @@ struct CompressionTests {
         let nine = try get(berth, "/gzip9/page.html", over: transport, accept: "br, gzip")
         #expect(nine.header("content-encoding") == "gzip")
         #expect(try CompressionClients.decode(nine.body, coding: "gzip") == original)
+        // ...with a tag of its own: a strong tag promises the same bytes.
+        let five = try get(berth, "/page.html", over: transport, accept: "gzip")
+        #expect(nine.header("etag")?.hasSuffix("-gzip9\"") == true && five.header("etag")?.hasSuffix("-gzip5\"") == true)
+        #expect(nine.header("etag")?.dropLast(2) == five.header("etag")?.dropLast(2))
         // The access log counts the bytes sent: compressed ones.
         let lines = sizes.map { "\"GET /page.html \(transport.logVersion)\" 200 \($0) " }
         let log = berth.accessLog(containing: lines)
@@ -128,7 +132,7 @@ struct CompressionTests {
         let gzipTag = try #require(try get(berth, "/page.html", over: transport, accept: "gzip").header("etag"))
         let brotliTag = try #require(try get(berth, "/page.html", over: transport, accept: "br").header("etag"))
         #expect(Set([identityTag, gzipTag, brotliTag]).count == 3)
-        #expect(gzipTag == identityTag.dropLast() + "-gzip\"" && brotliTag == identityTag.dropLast() + "-br\"")
+        #expect(gzipTag == identityTag.dropLast() + "-gzip5\"" && brotliTag == identityTag.dropLast() + "-br4\"")
 
         // A client revalidating the variant it holds gets 304 with that variant's tag.
         let gzip304 = try get(berth, "/page.html", over: transport, accept: "gzip", ["If-None-Match: \(gzipTag)"])
@@ -139,7 +143,12 @@ struct CompressionTests {
         #expect(brotli304.status == 304 && brotli304.header("etag") == brotliTag)
         let fromIdentity = try get(berth, "/page.html", over: transport, accept: "gzip", ["If-None-Match: \"x\", \(identityTag)"])
         #expect(fromIdentity.status == 304 && fromIdentity.header("etag") == gzipTag)
-        #expect(try get(berth, "/page.html", over: transport, accept: "gzip", ["If-None-Match: \"other-gzip\""]).status == 200)
+        #expect(try get(berth, "/page.html", over: transport, accept: "gzip", ["If-None-Match: \"other-gzip5\""]).status == 200)
+        // If-Match with the tag of the variant the client holds: that is a current
+        // representation (strong comparison, RFC 9110 §13.1.1), so the request proceeds.
+        let ifMatch = try get(berth, "/page.html", over: transport, accept: "gzip", ["If-Match: \(gzipTag)"])
+        #expect(ifMatch.status == 200 && ifMatch.header("content-encoding") == "gzip")
+        #expect(try get(berth, "/page.html", over: transport, accept: "gzip", ["If-Match: \"other-gzip5\""]).status == 412)
         // If-Range with a variant's tag is no strong match for the identity body: the whole
         // answer, compressed, rather than a range of the wrong bytes.
         let ifRange = try get(berth, "/page.html", over: transport, accept: "gzip", ["Range: bytes=0-9", "If-Range: \(gzipTag)"])
@@ -167,5 +176,9 @@ struct CompressionTests {
         let listing = try get(berth, "/files/", over: transport, accept: "br")
         #expect(listing.status == 200 && listing.header("content-encoding") == "br")
         #expect(String(decoding: try CompressionClients.decode(listing.body, coding: "br"), as: UTF8.self).contains("roast-29-washed-light.txt"))
+        // HEAD of the listing: GET's fields, the compressed length included.
+        let listingHead = try get(berth, "/files/", over: transport, accept: "br", method: "HEAD")
+        #expect(listingHead.status == 200 && listingHead.header("content-encoding") == "br")
+        #expect(listingHead.header("content-length") == String(listing.body.count))
     }
 }

@@ -36,14 +36,14 @@ struct CompressionFilterTests {
         guard case .bytes(let body) = gzip.body else { Issue.record("expected bytes"); return }
         #expect(gzip.field("content-encoding") == "gzip")
         #expect(gzip.field("content-length") == String(body.readableBytes))
-        #expect(gzip.field("etag") == "\"v1-gzip\"")
+        #expect(gzip.field("etag") == "\"v1-gzip5\"")
         #expect(gzip.field("vary") == "Accept-Encoding")
         #expect(gzip.field("accept-ranges") == nil)
         #expect(body.readableBytes < Self.html.utf8.count / 10)
         #expect(try Gunzip.decode(body) == Self.html)
 
         let brotli = filter(message(fields: [("Vary", "Origin")]), accept: "br, gzip")
-        #expect(brotli.field("content-encoding") == "br" && brotli.field("etag") == "\"v1-br\"")
+        #expect(brotli.field("content-encoding") == "br" && brotli.field("etag") == "\"v1-br4\"")
         #expect(brotli.field("vary") == "Origin, Accept-Encoding")
     }
 
@@ -77,7 +77,7 @@ struct CompressionFilterTests {
         let answered = message()
         let notModified = ResponseMessage(status: 304, fields: [("ETag", "\"v1\""), ("Cache-Control", "max-age=60")], body: .empty)
         let gzip = filter(notModified, accept: "gzip", answered: answered)
-        #expect(gzip.field("etag") == "\"v1-gzip\"" && gzip.field("vary") == "Accept-Encoding")
+        #expect(gzip.field("etag") == "\"v1-gzip5\"" && gzip.field("vary") == "Accept-Encoding")
         #expect(gzip.field("content-encoding") == nil && gzip.field("content-length") == nil)
         let identity = filter(notModified, accept: nil, answered: answered)
         #expect(identity.field("etag") == "\"v1\"" && identity.field("vary") == "Accept-Encoding")

@@ -33,18 +33,22 @@ import Testing
     }
 
     @Test func variantTagsAndIfNoneMatch() {
-        #expect(ContentCoding.gzip.variantEntityTag(of: "\"abc\"") == "\"abc-gzip\"")
-        #expect(ContentCoding.brotli.variantEntityTag(of: "W/\"abc\"") == "W/\"abc-br\"")
-        #expect(ContentCoding.gzip.variantEntityTag(of: "abc") == nil)
+        #expect(ContentCoding.gzip.variantEntityTag(of: "\"abc\"", level: 5) == "\"abc-gzip5\"")
+        #expect(ContentCoding.brotli.variantEntityTag(of: "W/\"abc\"", level: 11) == "W/\"abc-br11\"")
+        #expect(ContentCoding.gzip.variantEntityTag(of: "abc", level: 5) == nil)
 
         let current = EntityTag(opaque: "abc", isWeak: false)
-        #expect(EntityTagCondition("\"abc-gzip\"").matchesOrCompressedVariant(current))
-        #expect(EntityTagCondition("\"x\", W/\"abc-br\"").matchesOrCompressedVariant(current))
+        #expect(EntityTagCondition("\"abc-gzip5\"").matchesOrCompressedVariant(current))
+        #expect(EntityTagCondition("\"x\", W/\"abc-br11\"").matchesOrCompressedVariant(current))
         #expect(EntityTagCondition("\"abc\"").matchesOrCompressedVariant(current))
-        #expect(!EntityTagCondition("\"abc-zstd\"").matchesOrCompressedVariant(current))
-        #expect(!EntityTagCondition("\"abd-gzip\"").matchesOrCompressedVariant(current))
-        // If-Match keeps strong comparison with the representation itself.
-        #expect(!EntityTagCondition("\"abc-gzip\"").matches(current, weak: false))
+        #expect(!EntityTagCondition("\"abc-zstd3\"").matchesOrCompressedVariant(current))
+        #expect(!EntityTagCondition("\"abd-gzip5\"").matchesOrCompressedVariant(current))
+        // A level is part of every variant tag: without one it is some other tag.
+        #expect(!EntityTagCondition("\"abc-gzip\"").matchesOrCompressedVariant(current))
+        // If-Match: strong comparison, with the representation or a variant made from it.
+        #expect(EntityTagCondition("\"abc-gzip5\"").matchesOrCompressedVariant(current, weak: false))
+        #expect(!EntityTagCondition("W/\"abc-gzip5\"").matchesOrCompressedVariant(current, weak: false))
+        #expect(!EntityTagCondition("\"abc-gzip5\"").matches(current, weak: false))
     }
 
     @Test func responsesCarryTheFileTheyAreAbout() throws {
@@ -63,7 +67,7 @@ import Testing
 
         // A 304 for a client holding the gzip variant, which the filter gives the variant's tag.
         let etag = try #require(full.header("ETag"))
-        let variantTag = try #require(ContentCoding.gzip.variantEntityTag(of: etag))
+        let variantTag = try #require(ContentCoding.gzip.variantEntityTag(of: etag, level: 5))
         let notModified = try #require(site.get("/page.html", StaticRequestHeaders(ifNoneMatch: variantTag)))
         #expect(notModified.status == 304 && notModified.variantSource != nil)
 

@@ -263,7 +263,8 @@ final class Exchange {
         let action = self.state.answer(overriding: overriding)
         if action == .drop { return }
         if self.transport.isStopping { self.state.endsConnection() }
-        let filtered = ResponseFilters.apply(to: message, exchange: self)
+        var filtered = message
+        ResponseFilters.apply(to: &filtered, exchange: self)
         var keepAlive = self.state.keepAlive
         let withBody = action != .write(withBody: false)
         let head = ResponseHeadBuilder.build(

@@ -26,10 +26,10 @@ enum CompressionFilter {
         return value
     }
 
-    /// - `answered`: the message before conditional evaluation; a 304 that came of it is
-    ///   decided as that 200 was.
+    /// - `answered`: the message before conditional evaluation, when the conditional filter
+    ///   ran; a 304 that came of it is decided as that 200 was.
     static func apply(
-        to message: inout ResponseMessage, answered: ResponseMessage, settings: CompressionSettings?, acceptEncoding: String?,
+        to message: inout ResponseMessage, answered: ResponseMessage?, settings: CompressionSettings?, acceptEncoding: String?,
         variants: VariantCache, allocator: ByteBufferAllocator
     ) {
         guard let settings else { return }
@@ -50,7 +50,7 @@ enum CompressionFilter {
             // the tag of the variant this request would get. Whether that 200 would really
             // have shrunk is not known without compressing; a variant tag on an identity 200
             // only costs the client a full answer later.
-            Self.markCompressed(&message, coding: coding, length: nil, notModified: true)
+            Self.markCompressed(&message, coding: coding, level: settings.level(of: coding), length: nil, notModified: true)
         case .compress(let coding):
             Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants,
                           allocator: allocator)
@@ -60,13 +60,13 @@ enum CompressionFilter {
     /// What the decision is about: the answer's status, fields and body length (nil for a
     /// stream); for a 304, the 200 it stands for. Nil for a body that cannot be compressed
     /// here (multipart ranges, a file without its source).
-    private static func subject(of message: ResponseMessage, answered: ResponseMessage)
+    private static func subject(of message: ResponseMessage, answered: ResponseMessage?)
         -> (status: Int, fields: [(String, String)], length: Int64?)?
     {
         let source = message.variantSource
         if message.status == 304 {
             if let source { return (200, [("Content-Type", source.contentType)] + message.fields, source.size) }
-            guard answered.status == 200, case .bytes(let buffer) = answered.body else { return nil }
+            guard let answered, answered.status == 200, case .bytes(let buffer) = answered.body else { return nil }
             return (200, answered.fields, Int64(buffer.readableBytes))
         }
         switch message.body {
@@ -85,7 +85,7 @@ enum CompressionFilter {
         if case .stream(let stream) = message.body {
             guard let encoder = ContentEncoder(coding: coding, level: level) else { return Self.addVary(to: &message) }
             message.body = .stream(CompressingStream.wrap(stream, encoder: encoder, allocator: allocator))
-            Self.markCompressed(&message, coding: coding, length: nil)
+            Self.markCompressed(&message, coding: coding, level: level, length: nil)
             return
         }
         var compressed: ByteBuffer?
@@ -97,17 +97,19 @@ enum CompressionFilter {
         // A body that does not shrink goes as it is.
         guard let compressed, Int64(compressed.readableBytes) < length ?? 0 else { return Self.addVary(to: &message) }
         message.body = .bytes(compressed)
-        Self.markCompressed(&message, coding: coding, length: compressed.readableBytes)
+        Self.markCompressed(&message, coding: coding, level: level, length: compressed.readableBytes)
     }
 
     /// The fields of a compressed answer (or of a 304 standing for one).
-    private static func markCompressed(_ message: inout ResponseMessage, coding: ContentCoding, length: Int?, notModified: Bool = false) {
+    private static func markCompressed(
+        _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int?, notModified: Bool = false
+    ) {
         var fields: [(String, String)] = []
         fields.reserveCapacity(message.fields.count + 3)
         var hasVary = false
         for (name, value) in message.fields {
             if name.caseInsensitiveEquals("etag") {
-                fields.append((name, coding.variantEntityTag(of: value) ?? value))
+                fields.append((name, coding.variantEntityTag(of: value, level: level) ?? value))
             } else if name.caseInsensitiveEquals("vary") {
                 fields.append((name, Self.addingAcceptEncoding(to: value)))
                 hasVary = true

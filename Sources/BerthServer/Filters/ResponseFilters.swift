@@ -7,10 +7,12 @@ import NIOHTTP1
 /// listings are compressed too). Configured headers and HSTS are
 /// the head builder's; the access log and metrics are written when the exchange ends.
 enum ResponseFilters {
-    static func apply(to message: ResponseMessage, exchange: Exchange) -> ResponseMessage {
-        var message = message
-        let answered = message
+    static func apply(to message: inout ResponseMessage, exchange: Exchange) {
+        // What the conditional filter was given, for the compression filter's 304 case; kept
+        // only when that filter runs (a static answer was evaluated by its site already).
+        var answered: ResponseMessage?
         if !message.conditionsEvaluated, let head = exchange.head {
+            answered = message
             ConditionalFilter.apply(to: &message, headers: head.headers, isHead: head.method == .HEAD)
         }
         if message.status >= 300 {
@@ -21,7 +23,6 @@ enum ResponseFilters {
             to: &message, answered: answered, settings: CompressionFilter.settings(host: exchange.host, route: exchange.route),
             acceptEncoding: CompressionFilter.acceptEncoding(exchange.head), variants: exchange.generation.variants,
             allocator: exchange.allocator)
-        return message
     }
 }
 

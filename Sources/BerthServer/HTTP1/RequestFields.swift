@@ -39,11 +39,26 @@ extension StaticRequestHeaders {
 }
 
 extension String {
-    /// ASCII case-insensitive comparison with a lowercase literal, without allocating.
+    /// ASCII case-insensitive comparison with a lowercase literal, without allocating. Native
+    /// strings compare their bytes in place; a generic walk over two UTF-8 views costs more
+    /// than the rest of the comparison, and this runs for every field of every answer.
     func caseInsensitiveEquals(_ lowercase: String) -> Bool {
         guard self.utf8.count == lowercase.utf8.count else { return false }
+        if let equal = self.utf8.withContiguousStorageIfAvailable({ mine in
+            lowercase.utf8.withContiguousStorageIfAvailable { theirs in Self.asciiLowercaseEquals(mine, theirs) }
+        }), let equal {
+            return equal
+        }
         return zip(self.utf8, lowercase.utf8).allSatisfy { a, b in
             a == b || (a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") && a | 0x20 == b)
         }
+    }
+
+    private static func asciiLowercaseEquals(_ mine: UnsafeBufferPointer<UInt8>, _ theirs: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<mine.count {
+            let a = mine[index], b = theirs[index]
+            if a != b && !(a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") && a | 0x20 == b) { return false }
+        }
+        return true
     }
 }

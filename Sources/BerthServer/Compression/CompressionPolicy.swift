@@ -21,6 +21,12 @@ enum CompressionPolicy {
     ) -> Decision {
         // 206: ranges are of the identity body. 204 and 1xx have no content.
         guard status >= 200, status != 204, status != 206, status != 304 else { return .leave }
+        // Sizes first: they are known without looking at a field, and most small answers
+        // stop here.
+        if let length {
+            if length < settings.minLength { return .leave }
+            if !streamed && length > CompressionSettings.maxWholeBodyBytes { return .leave }
+        }
         var contentType: String?
         for (name, value) in fields {
             if name.caseInsensitiveEquals("content-type") {
@@ -33,10 +39,6 @@ enum CompressionPolicy {
             }
         }
         guard let contentType, settings.types.contains(contentType) else { return .leave }
-        if let length {
-            if length < settings.minLength { return .leave }
-            if !streamed && length > CompressionSettings.maxWholeBodyBytes { return .leave }
-        }
         guard let acceptEncoding, let coding = AcceptEncoding(acceptEncoding).preferred(among: settings.codings).first else {
             return .identity
         }

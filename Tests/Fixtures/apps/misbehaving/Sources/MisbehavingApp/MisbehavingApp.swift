@@ -36,6 +36,16 @@ public struct MisbehavingApp: App {
             }
             return .text("waited")
         }
+        router.get("/api/spin") { request in
+            // Computes for `ms` milliseconds (default 50) without a suspension point: the
+            // handler a CPU-bound app would have.
+            let milliseconds = Int(request.queryItems["ms"] ?? "") ?? 50
+            let clock = ContinuousClock()
+            let end = clock.now.advanced(by: .milliseconds(milliseconds))
+            var rounds = 0
+            while clock.now < end { rounds &+= 1 }
+            return .text("spun \(rounds)\n")
+        }
         router.get("/api/inject") { _ in
             var response = Response.text("injected")
             response.headers.add(name: "X-Evil", value: "a\r\nSet-Cookie: stolen=1")

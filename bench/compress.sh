@@ -11,10 +11,13 @@
 # For each: requests/s (median of ROUNDS), CPU per request of the server's process tree (user
 # and system µs from /proc/PID/stat over the run, as ../shared/tools/cpu-per-request.sh
 # measures, here with the Accept-Encoding header), the compressed sizes, and Berth's resident
-# memory after the run (the variant cache is bounded by compression_cache).
+# memory: before the first compressed answer, after the run, and after FILLER distinct 64 KiB
+# files were each fetched with gzip and with br (more variants than compression_cache holds),
+# which shows the cache's bound holding.
 #
 # Knobs (environment): THREADS=2 DURATION=10 (s per run) ROUNDS=3 CONNS=64 GZIP_LEVEL=5
 #   BROTLI_LEVEL=4 SERVER_CPUS=1 CLIENT_CPUS=0 WORK=/tmp/berth-bench-compress
+#   FILLER=1000 (distinct files for the memory case)
 #   BERTH=path/to/berth (a binary built already; default: build a release one)
 # Needs: wrk, nginx, python3, curl (installed with apt-get when missing and running as root).
 set -euo pipefail
@@ -107,6 +110,10 @@ run() { # port path accept pid
   python3 -c "hz=$(getconf CLK_TCK);n=max(${n:-0},1);print('%s %.1f %.1f' % ('${r:-0}', 1e6*($u1-$u0)/hz/n, 1e6*($s1-$s0)/hz/n))"
 }
 
+# Resident memory before any compressed answer: the identity answers warmed up.
+for path in /64k.html /api/report; do curl -s -o /dev/null "http://127.0.0.1:$BERTH_PORT$path"; done
+RSS_BEFORE=$(echo "scale=1; $(rss_kib $BERTH_PID) / 1024" | bc)
+
 cases=("nginx $NGINX_PORT /64k.html gzip" "berth $BERTH_PORT /64k.html gzip" "berth $BERTH_PORT /64k.html br"
        "nginx $NGINX_PORT /64k.html -" "berth $BERTH_PORT /64k.html -"
        "nginx $NGINX_PORT /report.json gzip" "berth $BERTH_PORT /api/report gzip"
@@ -127,6 +134,33 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 BERTH_RSS=$(echo "scale=1; $(rss_kib $BERTH_PID) / 1024" | bc)
 
+# More variants than the cache holds: FILLER distinct files (the 64 KiB page with a line of its
+# own in front), each asked for with gzip and with br.
+FILLER=${FILLER:-1000}
+mkdir -p "$WORK/www/fill"
+for i in $(seq 1 "$FILLER"); do { echo "<!-- page $i -->"; cat "$WORK/www/64k.html"; } >"$WORK/www/fill/$i.html"; done
+# fill.lua CODINGS: each request the next page, every page with each coding in turn.
+fill() {
+  cat >"$WORK/fill.lua" <<LUA
+codings = { $1 }
+counter = 0
+request = function()
+  counter = counter + 1
+  local page = (counter - 1) % $FILLER + 1
+  local coding = codings[math.floor((counter - 1) / $FILLER) % #codings + 1]
+  return wrk.format("GET", "/fill/" .. page .. ".html", { ["Accept-Encoding"] = coding })
+end
+LUA
+  taskset -c "$CLIENT_CPUS" wrk -t1 -c1 -d"$2s" -s "$WORK/fill.lua" "http://127.0.0.1:$BERTH_PORT" >"$WORK/logs/fill.out" 2>&1
+  awk '/requests in/{print $1}' "$WORK/logs/fill.out"
+}
+# First every page as it is: the open-file cache holds files up to 64 KiB in memory, which is
+# its own budget, not the variant cache's.
+IDENTITY_FILLED=$(fill '"identity"' "$DURATION")
+RSS_IDENTITY=$(echo "scale=1; $(rss_kib $BERTH_PID) / 1024" | bc)
+FILLED=$(fill '"gzip", "br"' "$((DURATION * 2))")
+RSS_FILLED=$(echo "scale=1; $(rss_kib $BERTH_PID) / 1024" | bc)
+
 echo
 echo "## Compression, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS, gzip level $GZIP_LEVEL, br level $BROTLI_LEVEL"
 printf '%-6s %-12s %-9s %10s %10s %10s %9s\n' server path encoding "req/s" "user µs" "sys µs" bytes
@@ -138,4 +172,6 @@ for c in "${cases[@]}"; do
     "$(echo "${RPS[$c]}" | tr ' ' '\n' | grep . | median)" "$(echo "${USER[$c]}" | tr ' ' '\n' | grep . | median)" \
     "$(echo "${SYS[$c]}" | tr ' ' '\n' | grep . | median)" "$bytes"
 done
-echo "berth resident memory after the run: $BERTH_RSS MiB (compression_cache: 16MiB per worker)"
+echo "berth resident memory: $RSS_BEFORE MiB before the first compressed answer, $BERTH_RSS MiB after the run,"
+echo "  $RSS_IDENTITY MiB after $IDENTITY_FILLED identity requests for $FILLER distinct 64 KiB pages (the open-file cache's share),"
+echo "  $RSS_FILLED MiB after $FILLED more requests for them in gzip and br (compression_cache: 16MiB per worker)"

@@ -114,21 +114,28 @@ struct CompressionFilterTests {
     }
 
     @Test func theVariantCacheIsBoundedAndLeastRecentlyUsedGoesFirst() {
-        let cache = VariantCache(capacity: 4000)
         func key(_ inode: Int) -> VariantCache.Key {
             VariantCache.Key(identity: FileIdentity.testValue(inode: inode), coding: .gzip, level: 5)
         }
         let kilobyte = ByteBuffer(repeating: 0x61, count: 1000)
+        // The cache counts the memory a buffer holds, which allocation may round up.
+        let unit = kilobyte.capacity
+        let cache = VariantCache(capacity: 4 * unit)
         cache.insert(kilobyte, for: key(1))
         cache.insert(kilobyte, for: key(2))
         cache.insert(kilobyte, for: key(3))
         #expect(cache.lookup(key(1)) != nil)  // now the most recent
         cache.insert(kilobyte, for: key(4))
         cache.insert(kilobyte, for: key(5))
-        #expect(cache.size <= 4000 && cache.lookup(key(1)) != nil && cache.lookup(key(2)) == nil)
+        #expect(cache.size <= 4 * unit && cache.lookup(key(1)) != nil && cache.lookup(key(2)) == nil)
         // Larger than a quarter of the bound: served, not kept.
-        cache.insert(ByteBuffer(repeating: 0x62, count: 1001), for: key(6))
+        cache.insert(ByteBuffer(repeating: 0x62, count: unit + 1), for: key(6))
         #expect(cache.lookup(key(6)) == nil)
+        // Ten bytes in a buffer that holds the whole bound count as the whole bound.
+        var roomy = ByteBufferAllocator().buffer(capacity: 4 * unit)
+        roomy.writeString("0123456789")
+        cache.insert(roomy, for: key(7))
+        #expect(cache.lookup(key(7)) == nil)
         #expect(VariantCache(capacity: 0).lookup(key(1)) == nil)
     }
 }

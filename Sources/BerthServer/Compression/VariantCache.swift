@@ -41,8 +41,13 @@ final class VariantCache: Sendable {
         guard let contents = source.contents(),
               let compressed = ContentEncoder.compress(contents, coding: coding, level: level, allocator: allocator)
         else { return nil }
-        self.insert(compressed, for: key)
-        return compressed
+        // The encoder's output buffer is sized for the worst case (Brotli's bound is larger
+        // than the input): kept as it is, a 20 KiB variant would hold 64 KiB. The cache keeps
+        // a copy that fits.
+        var fitted = allocator.buffer(capacity: compressed.readableBytes)
+        fitted.writeImmutableBuffer(compressed)
+        self.insert(fitted, for: key)
+        return fitted
     }
 
     func lookup(_ key: Key) -> ByteBuffer? {
@@ -55,16 +60,16 @@ final class VariantCache: Sendable {
     }
 
     /// A variant larger than a quarter of the bound is not kept: one file must not push out
-    /// every other.
+    /// every other. Sizes count the memory a buffer holds (its capacity), not only its bytes.
     func insert(_ bytes: ByteBuffer, for key: Key) {
-        let size = bytes.readableBytes
+        let size = bytes.capacity
         guard size <= self.capacity / 4 else { return }
         // Evicted buffers are released after the lock is let go.
         var evicted: [ByteBuffer] = []
         self.state.withLock { state in
             state.clock &+= 1
             if let old = state.entries.updateValue(Entry(bytes: bytes, lastUse: state.clock), forKey: key) {
-                state.bytes -= old.bytes.readableBytes
+                state.bytes -= old.bytes.capacity
                 evicted.append(old.bytes)
             }
             state.bytes += size
@@ -73,7 +78,7 @@ final class VariantCache: Sendable {
             for (key, entry) in state.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
                 if state.bytes <= self.capacity * 7 / 8 { break }
                 state.entries[key] = nil
-                state.bytes -= entry.bytes.readableBytes
+                state.bytes -= entry.bytes.capacity
                 evicted.append(entry.bytes)
             }
         }

@@ -32,7 +32,9 @@ enum ResponseFilters {
 /// rules from BerthStatic.
 enum ConditionalFilter {
     static func apply(to message: inout ResponseMessage, headers: HTTPHeaders, isHead: Bool) {
-        guard message.status == 200, case .bytes(let body) = message.body else { return }
+        guard message.status == 200, case .bytes(let body) = message.body,
+            message.fields.contains(where: { $0.0.caseInsensitiveEquals("etag") || $0.0.caseInsensitiveEquals("last-modified") })
+        else { return }
         let request = StaticRequestHeaders(headers)
         guard request.ifMatch != nil || request.ifNoneMatch != nil || request.ifModifiedSince != nil
             || request.ifUnmodifiedSince != nil || request.range != nil

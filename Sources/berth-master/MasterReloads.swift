@@ -18,6 +18,7 @@ extension Master {
         self.starting = nil
         let previous = self.current
         self.current = generation
+        self.watchFiles(of: generation.plan)
         // Sockets the new configuration dropped: the old workers keep their own copies while
         // they drain, and the last copy closes with them.
         for socket in self.sockets where !generation.sockets.contains(where: { $0 === socket }) { socket.close() }
@@ -146,9 +147,11 @@ extension Master {
         self.logger.notice("reloading", metadata: ["config.file": "\(self.configFile)"])
         let file = self.configFile
         let logger = self.logger
+        let mode = self.mode
+        let rebuilding = self.devLoop?.takeRebuilding() ?? []
         // Off the queue: building an app can take minutes, and workers keep being supervised.
         DispatchQueue.global().async {
-            let result = ConfigurationPlan.make(file: file, logger: logger)
+            let result = ConfigurationPlan.make(file: file, logger: logger, mode: mode, rebuilding: rebuilding)
             self.queue.async { self.apply(result) }
         }
     }

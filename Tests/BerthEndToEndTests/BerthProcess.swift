@@ -25,9 +25,10 @@ final class BerthProcess: @unchecked Sendable {
     /// Writes `yaml` into a fresh temporary folder (with the given extra files) and starts
     /// `berth run` on it.
     /// `startTimeout` covers building apps on a first start. `arguments` go after
-    /// `run --config FILE`.
+    /// `COMMAND --config FILE` (`run`, or `dev`).
     init(
-        yaml: String, files: [String: String] = [:], arguments: [String] = ["--drain-timeout", "5"], startTimeout: TimeInterval = 60,
+        yaml: String, files: [String: String] = [:], command: String = "run", arguments: [String] = ["--drain-timeout", "5"],
+        startTimeout: TimeInterval = 60,
         environment: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }
     ) throws {
         let directory = try TemporaryDirectory.make()
@@ -44,7 +45,7 @@ final class BerthProcess: @unchecked Sendable {
 
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["run", "--config", configURL.path] + arguments
+        process.arguments = [command, "--config", configURL.path] + arguments
         process.currentDirectoryURL = directory
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let stderrPipe = Pipe()

@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// `berth dev` against the real binary: the files are edited the way a developer does, and the
+/// server is polled until it answers with the change.
+@Suite("berth dev: watching, rebuilding and reloading")
+struct DevLoopTests {
+    /// Asks `answer` until it holds or `timeout` passes (a reload takes a moment, a build
+    /// much longer); true when it held.
+    func eventually(timeout: TimeInterval, _ answer: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if answer() { return true }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return answer()
+    }
+
+    static func yaml(revision: String, paths: String = "static: site") -> String {
+        """
+        listen:
+          - { address: 127.0.0.1, port: 0 }
+        threads: 1
+        hosts:
+          localhost:
+            default: true
+            headers: { X-Revision: "\(revision)" }
+            \(paths)
+        """
+    }
+
+    @Test func editsOfTheFileAreServedAndBrokenOnesReportedWhileTheOldConfigurationServes() throws {
+        let berth = try BerthProcess(yaml: Self.yaml(revision: "1"), files: ["site/index.html": "first site"], command: "dev")
+        defer { berth.stop() }
+        #expect(berth.waitForLog(containing: "watching for changes") != nil)
+        #expect(try berth.request("/").header("x-revision") == "1")
+
+        // Saved in place, as most editors do.
+        try Data(Self.yaml(revision: "2").utf8).write(to: URL(fileURLWithPath: berth.configPath))
+        #expect(eventually(timeout: 60) { (try? berth.request("/").header("x-revision")) == "2" })
+        #expect(berth.errorLog.contains("files changed"))
+
+        // A misspelled key on line 8, column 5: refused with its place, and revision 2 serves on.
+        try berth.rewriteConfig(Self.yaml(revision: "3", paths: "statc: site"))
+        #expect(berth.waitForLog(containing: "reload refused", timeout: 60) != nil)
+        #expect(berth.errorLog.contains("berth.yaml:8:5: unknown key 'statc'"), "\(berth.errorLog)")
+        let during = try berth.request("/")
+        #expect(during.status == 200 && during.header("x-revision") == "2" && during.text == "first site")
+
+        // Saved whole by rename, the way other editors do.
+        try berth.rewriteConfig(Self.yaml(revision: "4"))
+        #expect(eventually(timeout: 60) { (try? berth.request("/").header("x-revision")) == "4" })
+    }
+
+    /// Workers hold a static root open; a root replaced as a whole (a site generator's clean
+    /// build) is opened anew by a reload.
+    @Test func aStaticRootReplacedAsAWholeIsServedFromItsNewDirectory() throws {
+        let berth = try BerthProcess(yaml: Self.yaml(revision: "1"), files: ["site/index.html": "first build"], command: "dev")
+        defer { berth.stop() }
+        #expect(berth.waitForLog(containing: "watching for changes") != nil)
+        #expect(try berth.request("/").text == "first build")
+        let site = berth.directory.appendingPathComponent("site")
+        try FileManager.default.moveItem(at: site, to: berth.directory.appendingPathComponent("site-old"))
+        try FileManager.default.createDirectory(at: site, withIntermediateDirectories: false)
+        try Data("second build".utf8).write(to: site.appendingPathComponent("index.html"))
+        #expect(eventually(timeout: 60) { (try? berth.request("/").text) == "second build" })
+    }
+
+    /// The example app, copied: its source edited, broken, and fixed. Four builds in all (the
+    /// first compiles BerthApp too), so the bounds are generous.
+    @Test func anEditedAppIsRebuiltAndABrokenBuildAnswers503WithTheCompilersMessage() throws {
+        let source = "app/Sources/HelloApp/HelloApp.swift"
+        let original = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Sources/HelloApp/HelloApp.swift"), encoding: .utf8)
+        let manifest = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Package.swift"), encoding: .utf8)
+            .replacingOccurrences(of: "../../Sources/BerthApp", with: repositoryRoot.appendingPathComponent("Sources/BerthApp").path)
+        let greeting = #""\(greeting), \(request.parameters["name"] ?? "")!""#
+        #expect(original.contains(greeting))
+        let yaml = """
+            listen:
+              - { address: 127.0.0.1, port: 0 }
+            threads: 1
+            apps:
+              hello: { package: app, product: HelloApp }
+            hosts:
+              localhost:
+                default: true
+                paths:
+                  /hello: { app: hello }
+                  /: { static: site }
+            """
+        let berth = try BerthProcess(
+            yaml: yaml, files: ["app/Package.swift": manifest, source: original, "site/index.html": "static page"],
+            command: "dev", startTimeout: 900)
+        defer { berth.stop() }
+        let file = berth.directory.appendingPathComponent(source)
+        #expect(try berth.request("/hello/Ada").text == "Hello, Ada!")
+
+        try Data(original.replacingOccurrences(of: greeting, with: #""Howdy, \(request.parameters["name"] ?? "")!""#).utf8).write(to: file)
+        #expect(eventually(timeout: 600) { (try? berth.request("/hello/Ada").text) == "Howdy, Ada!" }, "\(berth.errorLog)")
+
+        let broken = original.replacingOccurrences(of: greeting, with: "undefinedGreeting")
+        try Data(broken.utf8).write(to: file)
+        #expect(eventually(timeout: 600) { (try? berth.request("/hello/Ada").status) == 503 }, "\(berth.errorLog)")
+        let refusal = try berth.request("/hello/Ada")
+        #expect(refusal.header("content-type") == "text/plain; charset=utf-8")
+        #expect(refusal.text.contains("app 'hello'"))
+        #expect(refusal.text.contains("HelloApp.swift:14:"), "\(refusal.text)")
+        #expect(refusal.text.contains("error: cannot find 'undefinedGreeting' in scope"), "\(refusal.text)")
+        #expect(berth.errorLog.contains("error: cannot find 'undefinedGreeting' in scope"), "the terminal shows it too")
+        // Everything else keeps serving.
+        #expect(try berth.request("/").text == "static page")
+
+        try Data(original.replacingOccurrences(of: greeting, with: #""Welcome, \(request.parameters["name"] ?? "")!""#).utf8).write(to: file)
+        #expect(eventually(timeout: 600) { (try? berth.request("/hello/Ada").text) == "Welcome, Ada!" }, "\(berth.errorLog)")
+        #expect(try berth.request("/hello/Ada").status == 200)
+    }
+}

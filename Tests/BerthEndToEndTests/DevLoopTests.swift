@@ -50,6 +50,14 @@ struct DevLoopTests {
         // Saved whole by rename, the way other editors do.
         try berth.rewriteConfig(Self.yaml(revision: "4"))
         #expect(eventually(timeout: 60) { (try? berth.request("/").header("x-revision")) == "4" })
+
+        // A burst of saves is one reload; the save after it, another.
+        let before = berth.errorLog.occurrences(of: " files changed ")
+        for revision in 5...9 { try berth.rewriteConfig(Self.yaml(revision: "\(revision)")) }
+        #expect(eventually(timeout: 60) { (try? berth.request("/").header("x-revision")) == "9" })
+        try berth.rewriteConfig(Self.yaml(revision: "10"))
+        #expect(eventually(timeout: 60) { (try? berth.request("/").header("x-revision")) == "10" })
+        #expect(berth.errorLog.occurrences(of: " files changed ") == before + 2, "\(berth.errorLog)")
     }
 
     /// Workers hold a static root open; a root replaced as a whole (a site generator's clean

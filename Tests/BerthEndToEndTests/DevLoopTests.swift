@@ -60,6 +60,21 @@ struct DevLoopTests {
         #expect(berth.errorLog.occurrences(of: " files changed ") == before + 2, "\(berth.errorLog)")
     }
 
+    /// With nothing it can serve at start, `berth dev` prints why and waits for the next save.
+    @Test func aFileThatCannotBeServedAtStartIsWaitedOnUntilSaved() throws {
+        let berth = try BerthProcess(
+            yaml: Self.yaml(revision: "1", paths: "statc: site"), files: ["site/index.html": "served at last"], command: "dev",
+            readyLine: "waiting for the file to be saved again")
+        defer { berth.stop() }
+        #expect(berth.errorLog.contains("berth.yaml:8:5: unknown key 'statc'"), "\(berth.errorLog)")
+        try berth.rewriteConfig(Self.yaml(revision: "1"))
+        let line = try #require(berth.waitForLog(containing: " listening ", timeout: 60), "\(berth.errorLog)")
+        let port = try #require(BerthProcess.ports(in: line, schemes: ["http://"]).first)
+        let connection = try RawConnection(port: port)
+        try connection.send("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        #expect(try connection.readResponse().text == "served at last")
+    }
+
     /// Workers hold a static root open; a root replaced as a whole (a site generator's clean
     /// build) is opened anew by a reload.
     @Test func aStaticRootReplacedAsAWholeIsServedFromItsNewDirectory() throws {

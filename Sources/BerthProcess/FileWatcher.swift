@@ -22,7 +22,8 @@ package enum WatchTarget<Meaning: Hashable & Sendable>: Hashable, Sendable {
 /// A thread reads the events and hands each change on as it comes; bursts (an editor's save
 /// is several events, a `git checkout` hundreds) are for the caller to debounce (see
 /// `ChangeBurst`). The set of targets can be replaced at any time; directories that stay
-/// watched keep their watch, so no event between two sets is lost.
+/// watched keep their watch, so no event between two sets is lost. A watcher lasts as long as
+/// the process (`berth dev` has one): its thread blocks in read(2) for good.
 package final class FileWatcher<Meaning: Hashable & Sendable>: Sendable {
     /// A change: what it means, and the path that changed.
     package typealias Handler = @Sendable (Meaning, String) -> Void

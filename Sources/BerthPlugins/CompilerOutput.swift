@@ -37,8 +37,10 @@ public enum CompilerOutput {
         return !counter.isEmpty && counter.allSatisfy { $0.isNumber || $0 == "/" }
     }
 
-    /// `/path/File.swift:10:35: error: …` (or warning, note).
+    /// `/path/File.swift:10:35: error: …` (or warning, note; `<unknown>:0:` for the driver's
+    /// own), but not a line of a source excerpt (`10 |     code`, `   |  `- error: …`).
     private static func isDiagnosticHeader(_ line: String) -> Bool {
-        line.hasPrefix("/") && (line.contains(": error: ") || line.contains(": warning: ") || line.contains(": note: "))
+        let isExcerpt = line.drop { $0 == " " || $0.isNumber }.first == "|"
+        return !isExcerpt && (line.contains(": error: ") || line.contains(": warning: ") || line.contains(": note: "))
     }
 }

@@ -64,7 +64,9 @@ private final class BuildOutput {
     let mode: ServingMode
     let logger: Logger
     private var lines: [String] = []
-    private var started: Double?
+    /// When readying the app began: the build's time counts from there (SwiftPM prints its
+    /// first line only after reading the manifest).
+    private let began = Master.now()
 
     init(app: String, mode: ServingMode, logger: Logger) {
         self.app = app
@@ -73,18 +75,18 @@ private final class BuildOutput {
     }
 
     func take(_ line: String) {
-        if self.started == nil {
-            self.started = Master.now()
-            if self.mode == .dev { self.logger.notice("building app", metadata: ["app.name": "\(self.app)"]) }
+        if self.lines.isEmpty && self.mode == .dev {
+            self.logger.notice("building app", metadata: ["app.name": "\(self.app)"])
         }
         self.logger.debug("\(line)", metadata: ["app.name": "\(self.app)"])
         self.lines.append(line)
     }
 
+    /// Under `berth dev`, how long the build and the probe took, when there was a build.
     func succeeded() {
-        guard self.mode == .dev, let started = self.started else { return }
-        let seconds = (Master.now() - started) * 10
-        self.logger.notice("app built", metadata: ["app.name": "\(self.app)", "app.build_seconds": "\(seconds.rounded() / 10)"])
+        guard self.mode == .dev, !self.lines.isEmpty else { return }
+        let tenths = ((Master.now() - self.began) * 10).rounded()
+        self.logger.notice("app built and probed", metadata: ["app.name": "\(self.app)", "app.seconds": "\(tenths / 10)"])
     }
 
     /// Prints why the app cannot be served and returns it, for the app's 503 page: the

@@ -26,11 +26,17 @@ struct DevLoop {
     var burst = ChangeBurst<DevChange>()
     /// Paths seen changing in the current burst, for the log line that explains the reload.
     var paths: [String] = []
-    var rebuilding: Set<String> = []
+    /// Package folders whose sources changed since their last build, each with a count of
+    /// the bursts it was in: built at the next reload even when their library looks up to
+    /// date. A reload refused before building keeps them for the next one.
+    var changedPackages: [String: Int] = [:]
 
-    mutating func takeRebuilding() -> Set<String> {
-        defer { self.rebuilding = [] }
-        return self.rebuilding
+    /// A reload built the packages that had changed when it began (`seen`); those that
+    /// changed again meanwhile are built once more by the reload that follows.
+    mutating func built(_ seen: [String: Int]) {
+        for (package, count) in seen where self.changedPackages[package] == count {
+            self.changedPackages[package] = nil
+        }
     }
 
     /// What to watch for a configuration.
@@ -107,7 +113,7 @@ extension Master {
         let paths = loop.paths
         loop.paths = []
         for change in changes {
-            if case .appSources(let package) = change { loop.rebuilding.insert(package) }
+            if case .appSources(let package) = change { loop.changedPackages[package, default: 0] += 1 }
         }
         self.devLoop = loop
         let shown = paths.prefix(5).joined(separator: " ") + (paths.count > 5 ? " (and \(paths.count - 5) more)" : "")

@@ -148,15 +148,16 @@ extension Master {
         let file = self.configFile
         let logger = self.logger
         let mode = self.mode
-        let rebuilding = self.devLoop?.takeRebuilding() ?? []
+        let changed = self.devLoop?.changedPackages ?? [:]
         // Off the queue: building an app can take minutes, and workers keep being supervised.
         DispatchQueue.global().async {
-            let result = ConfigurationPlan.make(file: file, logger: logger, mode: mode, rebuilding: rebuilding)
-            self.queue.async { self.apply(result) }
+            let result = ConfigurationPlan.make(file: file, logger: logger, mode: mode, rebuilding: Set(changed.keys))
+            self.queue.async { self.apply(result, rebuilt: changed) }
         }
     }
 
-    func apply(_ result: Result<ConfigurationPlan, PlanFailure>) {
+    /// `rebuilt`: the packages `berth dev` had seen change when this reload began, built now.
+    func apply(_ result: Result<ConfigurationPlan, PlanFailure>, rebuilt: [String: Int]) {
         guard self.stopMode == nil else { return }
         let plan: ConfigurationPlan
         switch result {
@@ -165,6 +166,7 @@ extension Master {
             return
         case .success(let value):
             plan = value
+            self.devLoop?.built(rebuilt)
         }
         let assignment: ListenerAssignment
         do {

@@ -26,6 +26,15 @@ struct CompilerOutputTests {
         #expect(CompilerOutput.diagnostics(self.output) == Array(self.output[3...6]))
     }
 
+    @Test func theDriversOwnRepeatedErrorsAreKeptOnce() {
+        let lines = [
+            "error: emit-module command failed with exit code 1 (use -v to see invocation)",
+            "<unknown>:0: error: missing required module 'SwiftShims'",
+            "<unknown>:0: error: missing required module 'SwiftShims'",
+        ]
+        #expect(CompilerOutput.diagnostics(lines) == Array(lines[0...1]))
+    }
+
     @Test func outputWithoutDiagnosticsIsKeptAsItCame() {
         let lines = ["Building for production...", "error: manifest parse error(s):", "Package.swift:3:1: error: expected expression"]
         #expect(CompilerOutput.diagnostics(lines) == Array(lines[1...]))

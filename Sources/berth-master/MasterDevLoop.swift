@@ -22,10 +22,14 @@ enum DevChange: Hashable, Sendable {
 /// `berth dev`'s state in the master: the watcher, the burst of changes being gathered, and
 /// the packages to rebuild at the next reload. Touched on the master's queue only.
 struct DevLoop {
+    /// A change and the path it was seen at (for the log line that explains the reload).
+    struct Event: Hashable {
+        var change: DevChange
+        var path: String
+    }
+
     let watcher: FileWatcher<DevChange>
-    var burst = ChangeBurst<DevChange>()
-    /// Paths seen changing in the current burst, for the log line that explains the reload.
-    var paths: [String] = []
+    var burst = ChangeBurst<Event>()
     /// Package folders whose sources changed since their last build, each with a count of
     /// the bursts it was in: built at the next reload even when their library looks up to
     /// date. A reload refused before building keeps them for the next one.
@@ -100,22 +104,20 @@ extension Master {
     }
 
     private func noticed(_ change: DevChange, path: String) {
-        guard self.stopMode == nil, self.devLoop != nil else { return }
+        guard self.stopMode == nil, var loop = self.devLoop else { return }
         if case .appSources = change, DevLoop.isScratch(path) { return }
-        let deadline = self.devLoop!.burst.record(change, at: Self.now())
-        if !self.devLoop!.paths.contains(path) { self.devLoop!.paths.append(path) }
+        let deadline = loop.burst.record(DevLoop.Event(change: change, path: path), at: Self.now())
+        self.devLoop = loop
         self.queue.asyncAfter(deadline: .now() + max(0, deadline - Self.now())) { self.burstMayBeOver() }
     }
 
     private func burstMayBeOver() {
-        guard self.stopMode == nil, var loop = self.devLoop else { return }
-        guard let changes = loop.burst.due(at: Self.now()) else { return }
-        let paths = loop.paths
-        loop.paths = []
-        for change in changes {
-            if case .appSources(let package) = change { loop.changedPackages[package, default: 0] += 1 }
-        }
+        guard self.stopMode == nil, var loop = self.devLoop, !loop.burst.isEmpty else { return }
+        guard let events = loop.burst.due(at: Self.now()) else { return }
+        for case .appSources(let package) in Set(events.map(\.change)) { loop.changedPackages[package, default: 0] += 1 }
         self.devLoop = loop
+        var paths: [String] = []
+        for event in events where !paths.contains(event.path) { paths.append(event.path) }
         let shown = paths.prefix(5).joined(separator: " ") + (paths.count > 5 ? " (and \(paths.count - 5) more)" : "")
         self.logger.notice("files changed", metadata: ["dev.changed": "\(shown)"])
         self.reload()

@@ -89,31 +89,62 @@ struct DevLoopTests {
         #expect(eventually(timeout: 60) { (try? berth.request("/").text) == "second build" })
     }
 
+    /// The example app's package, copied with `source` as its one file, for a file map.
+    static func appFiles(source: (String) -> String) throws -> [String: String] {
+        let original = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Sources/HelloApp/HelloApp.swift"), encoding: .utf8)
+        let manifest = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Package.swift"), encoding: .utf8)
+            .replacingOccurrences(of: "../../Sources/BerthApp", with: repositoryRoot.appendingPathComponent("Sources/BerthApp").path)
+        return ["app/Package.swift": manifest, "app/Sources/HelloApp/HelloApp.swift": source(original), "site/index.html": "static page"]
+    }
+
+    static let appYAML = """
+        listen:
+          - { address: 127.0.0.1, port: 0 }
+        threads: 1
+        apps:
+          hello: { package: app, product: HelloApp }
+        hosts:
+          localhost:
+            default: true
+            paths:
+              /hello: { app: hello }
+              /: { static: site }
+        """
+
+    /// The 503 page is `berth dev`'s alone: `berth run` refuses to start on the same files.
+    @Test func anAppBrokenAtStartAnswers503UnderDevAndKeepsRunFromStarting() throws {
+        let files = try Self.appFiles { $0.replacingOccurrences(of: "let world = Response.text(\"Hello, world!\")", with: "let world = undefinedWorld") }
+        #expect(files.values.contains { $0.contains("undefinedWorld") })
+        let berth = try BerthProcess(yaml: Self.appYAML, files: files, command: "dev", startTimeout: 900)
+        defer { berth.stop() }
+        let refusal = try berth.request("/hello")
+        #expect(refusal.status == 503)
+        #expect(refusal.text.contains("error: cannot find 'undefinedWorld' in scope"), "\(refusal.text)")
+        #expect(try berth.request("/").text == "static page")
+
+        let folder = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for (path, contents) in files {
+            let url = folder.appendingPathComponent(path)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(contents.utf8).write(to: url)
+        }
+        try Data(Self.appYAML.utf8).write(to: folder.appendingPathComponent("berth.yaml"))
+        // Bounded: a `run` that started serving would otherwise never return.
+        let run = try runTool("/usr/bin/timeout", ["600", BerthProcess.binary.path, "run", "--config", folder.appendingPathComponent("berth.yaml").path])
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("swift build failed") && run.stderr.contains("undefinedWorld"), "\(run.stderr)")
+    }
+
     /// The example app, copied: its source edited, broken, and fixed. Four builds in all (the
     /// first compiles BerthApp too), so the bounds are generous.
     @Test func anEditedAppIsRebuiltAndABrokenBuildAnswers503WithTheCompilersMessage() throws {
         let source = "app/Sources/HelloApp/HelloApp.swift"
-        let original = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Sources/HelloApp/HelloApp.swift"), encoding: .utf8)
-        let manifest = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Package.swift"), encoding: .utf8)
-            .replacingOccurrences(of: "../../Sources/BerthApp", with: repositoryRoot.appendingPathComponent("Sources/BerthApp").path)
+        let files = try Self.appFiles { $0 }
+        let original = try #require(files[source])
         let greeting = #""\(greeting), \(request.parameters["name"] ?? "")!""#
         #expect(original.contains(greeting))
-        let yaml = """
-            listen:
-              - { address: 127.0.0.1, port: 0 }
-            threads: 1
-            apps:
-              hello: { package: app, product: HelloApp }
-            hosts:
-              localhost:
-                default: true
-                paths:
-                  /hello: { app: hello }
-                  /: { static: site }
-            """
-        let berth = try BerthProcess(
-            yaml: yaml, files: ["app/Package.swift": manifest, source: original, "site/index.html": "static page"],
-            command: "dev", startTimeout: 900)
+        let berth = try BerthProcess(yaml: Self.appYAML, files: files, command: "dev", startTimeout: 900)
         defer { berth.stop() }
         let file = berth.directory.appendingPathComponent(source)
         #expect(try berth.request("/hello/Ada").text == "Hello, Ada!")

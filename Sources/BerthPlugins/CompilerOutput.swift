@@ -7,6 +7,8 @@ public enum CompilerOutput {
     /// At most this many lines are kept: the first errors are the ones to fix.
     public static let lineLimit = 200
 
+    /// The diagnostics among a build's output `lines`; the last lines as they came when none
+    /// is recognized (a manifest that does not parse, a toolchain that cannot start).
     public static func diagnostics(_ lines: [String]) -> [String] {
         var kept: [String] = []
         var seen: Set<String> = []

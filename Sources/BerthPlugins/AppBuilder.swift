@@ -13,17 +13,20 @@ import Musl
 /// copy named after its content, written to a temporary name and renamed into place.
 public enum AppBuilder {
     /// Builds if needed and returns the path of the versioned copy to load. `log` receives the
-    /// build's output line by line as it runs.
+    /// build's output line by line as it runs. `force` runs `swift build` even when the library
+    /// looks newer than its sources: a file saved while a build was compiling may be older than
+    /// the library that build linked, yet not in it (SwiftPM's own checks then decide).
     public static func build(
         app: String,
         packageDirectory: String,
         product: String,
         swift: String = "swift",
+        force: Bool = false,
         log: ((String) -> Void)? = nil
     ) throws(AppLoadError) -> String {
         let directory = URL(fileURLWithPath: packageDirectory).standardizedFileURL.path
         let library = builtLibraryPath(packageDirectory: directory, product: product)
-        if isStale(library: library, inputs: inputFiles(packageDirectory: directory)) {
+        if force || isStale(library: library, inputs: inputFiles(packageDirectory: directory)) {
             try runBuild(app: app, directory: directory, product: product, swift: swift, log: log)
             guard FileManager.default.fileExists(atPath: library) else {
                 throw AppLoadError(app: app, file: library, reason: .buildFailed(
@@ -43,6 +46,22 @@ public enum AppBuilder {
         packageDirectory + "/.build/release/lib\(product).so"
     }
 
+    /// The package folder and those of the local packages it depends on by path: what to
+    /// watch for changes that call for a rebuild.
+    public static func packageDirectories(of packageDirectory: String) -> [String] {
+        var seen: [String] = []
+        var pending = [URL(fileURLWithPath: packageDirectory).standardizedFileURL.path]
+        while let directory = pending.popLast() {
+            guard !seen.contains(directory) else { continue }
+            seen.append(directory)
+            for dependency in localDependencies(manifest: directory + "/Package.swift") {
+                let url = URL(fileURLWithPath: dependency, relativeTo: URL(fileURLWithPath: directory + "/"))
+                pending.append(url.standardizedFileURL.path)
+            }
+        }
+        return seen
+    }
+
     /// Whether `library` is missing or older than any of `inputs`.
     static func isStale(library: String, inputs: [String]) -> Bool {
         guard let built = modificationTime(library) else { return true }
@@ -53,20 +72,9 @@ public enum AppBuilder {
     /// of the local packages it depends on by path (BerthApp among them), since `swift build`
     /// would recompile for those too.
     static func inputFiles(packageDirectory: String) -> [String] {
-        var files: [String] = []
-        var seen: Set<String> = []
-        var pending = [packageDirectory]
-        while let directory = pending.popLast() {
-            guard seen.insert(directory).inserted else { continue }
-            let manifest = directory + "/Package.swift"
-            files.append(manifest)
-            files.append(contentsOf: filesUnder(directory + "/Sources"))
-            for dependency in localDependencies(manifest: manifest) {
-                let url = URL(fileURLWithPath: dependency, relativeTo: URL(fileURLWithPath: directory + "/"))
-                pending.append(url.standardizedFileURL.path)
-            }
+        packageDirectories(of: packageDirectory).flatMap { directory in
+            [directory + "/Package.swift"] + filesUnder(directory + "/Sources")
         }
-        return files
     }
 
     /// The `path:` of each `.package(path: "…")` (or `.package(name: "…", path: "…")`) in a

@@ -19,6 +19,7 @@ public enum AppLibrary {
     ///     library path is appended. berth passes `[".../berth-worker", "probe-app"]`.
     ///   - probeTimeoutSeconds: how long the probe may take before the app is refused.
     ///   - swift: the `swift` executable used to build packages.
+    ///   - forceBuild: run `swift build` for a package even when its library looks up to date.
     ///   - buildLog: receives `swift build`'s output line by line while it runs.
     public static func prepare(
         name: String,
@@ -26,13 +27,14 @@ public enum AppLibrary {
         probe: [String],
         probeTimeoutSeconds: Int = 60,
         swift: String = "swift",
+        forceBuild: Bool = false,
         buildLog: ((String) -> Void)? = nil
     ) throws(AppLoadError) -> String {
         let path: String
         switch source {
         case .package(let directory, let product):
             path = try AppBuilder.build(app: name, packageDirectory: directory, product: product,
-                                        swift: swift, log: buildLog)
+                                        swift: swift, force: forceBuild, log: buildLog)
         case .library(let library):
             path = library
         }

@@ -22,17 +22,21 @@ package struct WorkerBrief: Codable {
     package var config: ServerConfig
     /// App name → the library the master built and probed.
     package var appLibraries: [String: String]
+    /// App name → why it is not there (the compiler's output), for apps whose build failed
+    /// under `berth dev`: their routes answer 503 with it. Always empty under `berth run`.
+    package var unbuiltApps: [String: String]
     package var drainTimeoutSeconds: Double
     /// Send request counters to the master every second (the admin endpoint is on).
     package var reportsMetrics: Bool
 
     package init(generation: Int, slot: Int, configFile: String, config: ServerConfig,
-                 appLibraries: [String: String], drainTimeoutSeconds: Double, reportsMetrics: Bool) {
+                 appLibraries: [String: String], unbuiltApps: [String: String] = [:], drainTimeoutSeconds: Double, reportsMetrics: Bool) {
         self.generation = generation
         self.slot = slot
         self.configFile = configFile
         self.config = config
         self.appLibraries = appLibraries
+        self.unbuiltApps = unbuiltApps
         self.drainTimeoutSeconds = drainTimeoutSeconds
         self.reportsMetrics = reportsMetrics
     }

@@ -47,10 +47,12 @@ public final class Server: Sendable {
 
     /// Builds everything a request needs (static roots opened, error pages read, logs
     /// opened) before any socket is bound, so a bad generation never half-starts.
-    public init(config: ServerConfig, apps: [String: AppEndpoint] = [:], logger: Logger) throws {
+    /// `unbuiltApps`: apps whose build failed under `berth dev`, with the compiler's output;
+    /// their routes answer 503 with it.
+    public init(config: ServerConfig, apps: [String: AppEndpoint] = [:], unbuiltApps: [String: String] = [:], logger: Logger) throws {
         self.config = config
         self.logger = logger
-        var builder = SiteGenerationBuilder(config: config, apps: apps, logger: logger)
+        var builder = SiteGenerationBuilder(config: config, apps: apps, unbuiltApps: unbuiltApps, logger: logger)
         let httpsPort = HTTPSPort(config.listeners)
         builder.httpsPort = httpsPort
         self.generation = try builder.build()

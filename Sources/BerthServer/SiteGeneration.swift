@@ -59,14 +59,18 @@ struct SiteGenerationBuilder {
     let config: ServerConfig
     /// Nil when only validating (`berth check`): app routes are then skipped.
     let apps: [String: AppEndpoint]?
+    /// Apps that did not build under `berth dev`, with the compiler's output: their routes
+    /// answer 503 with it.
+    let unbuiltApps: [String: String]
     let logger: Logger
     /// Where `redirect_http` hosts send plain-HTTP requests; the server fills in a bound port.
     var httpsPort = HTTPSPort()
     private var logs: [(destination: LogDestination, log: AccessLog)] = []
 
-    init(config: ServerConfig, apps: [String: AppEndpoint]?, logger: Logger) {
+    init(config: ServerConfig, apps: [String: AppEndpoint]?, unbuiltApps: [String: String] = [:], logger: Logger) {
         self.config = config
         self.apps = apps
+        self.unbuiltApps = unbuiltApps
         self.logger = logger
     }
 
@@ -118,14 +122,14 @@ struct SiteGenerationBuilder {
             }
             handlers.append(StaticHandler(site: site))
             // `fallback:` names the app that answers what no file does.
-            if let name = config.fallbackApp, let endpoint = try self.app(named: name, route: route, host: host) {
-                handlers.append(AppHandler(endpoint: endpoint))
+            if let name = config.fallbackApp, let handler = try self.appHandler(named: name, route: route, host: host) {
+                handlers.append(handler)
             }
         case .redirect(let redirect):
             handlers.append(RedirectHandler(redirect: redirect))
         case .app(let app):
-            guard let endpoint = try self.app(named: app.app, route: route, host: host) else { return nil }
-            handlers.append(AppHandler(endpoint: endpoint))
+            guard let handler = try self.appHandler(named: app.app, route: route, host: host) else { return nil }
+            handlers.append(handler)
         }
         var pages: [Int: ErrorPage] = [:]
         for (status, path) in route.errorPages {
@@ -145,12 +149,13 @@ struct SiteGenerationBuilder {
         )
     }
 
-    private func app(named name: String, route: PathRouteConfig, host: VirtualHostConfig) throws -> AppEndpoint? {
+    private func appHandler(named name: String, route: PathRouteConfig, host: VirtualHostConfig) throws -> (any RouteHandler)? {
         guard let apps = self.apps else { return nil }
+        if let reason = self.unbuiltApps[name] { return UnbuiltAppHandler(app: name, reason: reason) }
         guard let app = apps[name] else {
             throw SiteError(message: "\(route.location): host '\(host.name)', path '\(route.prefix)': app '\(name)' is not loaded")
         }
-        return app
+        return AppHandler(endpoint: app)
     }
 }
 

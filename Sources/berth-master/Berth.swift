@@ -18,7 +18,7 @@ struct Berth: AsyncParsableCommand {
         abstract: "Serve static sites and Swift apps from one virtual-host file.",
         version: Berth.version,
         subcommands: [
-            RunCommand.self, CheckCommand.self, ReloadCommand.self, StopCommand.self, CACommand.self, VersionCommand.self,
+            RunCommand.self, DevCommand.self, CheckCommand.self, ReloadCommand.self, StopCommand.self, CACommand.self, VersionCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

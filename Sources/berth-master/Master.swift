@@ -37,6 +37,10 @@ final class Master: @unchecked Sendable {
 
     let queue = DispatchQueue(label: "berth.master")
     let configFile: String
+    /// `berth run` or `berth dev`.
+    let mode: ServingMode
+    /// `berth dev`'s watch on the files (`MasterDevLoop.swift`); nil under `berth run`.
+    var devLoop: DevLoop?
     /// `--drain-timeout`, which wins over the file's `drain_timeout`.
     let drainTimeoutOverride: Duration?
     let logger: Logger
@@ -70,8 +74,9 @@ final class Master: @unchecked Sendable {
         let metadata: Logger.Metadata
     }
 
-    init(configFile: String, drainTimeoutOverride: Duration?, logger: Logger, sink: ErrorLogSink) {
+    init(configFile: String, mode: ServingMode = .run, drainTimeoutOverride: Duration?, logger: Logger, sink: ErrorLogSink) {
         self.configFile = configFile
+        self.mode = mode
         self.drainTimeoutOverride = drainTimeoutOverride
         self.logger = logger
         self.sink = sink
@@ -97,6 +102,7 @@ final class Master: @unchecked Sendable {
             if let runAs = config.runAs { try Privileges.prepareLogFiles(config, for: runAs) }
             try self.updateAdmin(config.admin)
             self.installSignalHandlers()
+            if self.mode == .dev { try self.startDevLoop(plan) }
             let generation = self.makeGeneration(plan, assignment: assignment)
             self.starting = generation
             self.prepareCertificates(for: plan) { self.launch(generation) }
@@ -161,7 +167,7 @@ final class Master: @unchecked Sendable {
         let plan = generation.plan
         let brief = WorkerBrief(
             generation: generation.number, slot: slot, configFile: plan.file, config: plan.config,
-            appLibraries: plan.appLibraries, drainTimeoutSeconds: self.drainSeconds(generation), reportsMetrics: plan.config.admin != nil)
+            appLibraries: plan.appLibraries, unbuiltApps: plan.unbuiltApps, drainTimeoutSeconds: self.drainSeconds(generation), reportsMetrics: plan.config.admin != nil)
         do {
             // A worker that died first makes this fail with EPIPE; its exit is handled below.
             Descriptor.writeAll(launched.control, try brief.line())

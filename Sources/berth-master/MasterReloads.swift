@@ -18,6 +18,7 @@ extension Master {
         self.starting = nil
         let previous = self.current
         self.current = generation
+        self.watchFiles(of: generation.plan)
         // Sockets the new configuration dropped: the old workers keep their own copies while
         // they drain, and the last copy closes with them.
         for socket in self.sockets where !generation.sockets.contains(where: { $0 === socket }) { socket.close() }
@@ -146,14 +147,17 @@ extension Master {
         self.logger.notice("reloading", metadata: ["config.file": "\(self.configFile)"])
         let file = self.configFile
         let logger = self.logger
+        let mode = self.mode
+        let changed = self.devLoop?.changedPackages ?? [:]
         // Off the queue: building an app can take minutes, and workers keep being supervised.
         DispatchQueue.global().async {
-            let result = ConfigurationPlan.make(file: file, logger: logger)
-            self.queue.async { self.apply(result) }
+            let result = ConfigurationPlan.make(file: file, logger: logger, mode: mode, rebuilding: Set(changed.keys))
+            self.queue.async { self.apply(result, rebuilt: changed) }
         }
     }
 
-    func apply(_ result: Result<ConfigurationPlan, PlanFailure>) {
+    /// `rebuilt`: the packages `berth dev` had seen change when this reload began, built now.
+    func apply(_ result: Result<ConfigurationPlan, PlanFailure>, rebuilt: [String: Int]) {
         guard self.stopMode == nil else { return }
         let plan: ConfigurationPlan
         switch result {
@@ -162,6 +166,7 @@ extension Master {
             return
         case .success(let value):
             plan = value
+            self.devLoop?.built(rebuilt)
         }
         let assignment: ListenerAssignment
         do {

@@ -44,7 +44,7 @@ enum WorkerRun {
         let apps: [String: AppEndpoint]
         do {
             apps = try await AppStarting.start(config, paths: brief.appLibraries, logger: logger)
-            let started = try Server(config: config, apps: apps, logger: logger)
+            let started = try Server(config: config, apps: apps, unbuiltApps: brief.unbuiltApps, logger: logger)
             _ = try await started.start(inheriting: listenerFDs)
             server.value = started
         } catch {

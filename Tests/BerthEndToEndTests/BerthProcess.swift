@@ -25,9 +25,11 @@ final class BerthProcess: @unchecked Sendable {
     /// Writes `yaml` into a fresh temporary folder (with the given extra files) and starts
     /// `berth run` on it.
     /// `startTimeout` covers building apps on a first start. `arguments` go after
-    /// `run --config FILE`.
+    /// `COMMAND --config FILE` (`run`, or `dev`). The server counts as started when its log
+    /// has `readyLine`; the ports are those of that line.
     init(
-        yaml: String, files: [String: String] = [:], arguments: [String] = ["--drain-timeout", "5"], startTimeout: TimeInterval = 60,
+        yaml: String, files: [String: String] = [:], command: String = "run", arguments: [String] = ["--drain-timeout", "5"],
+        readyLine: String = " listening ", startTimeout: TimeInterval = 60,
         environment: [String: String] = [:], prepare: (URL) throws -> Void = { _ in }
     ) throws {
         let directory = try TemporaryDirectory.make()
@@ -44,7 +46,7 @@ final class BerthProcess: @unchecked Sendable {
 
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["run", "--config", configURL.path] + arguments
+        process.arguments = [command, "--config", configURL.path] + arguments
         process.currentDirectoryURL = directory
         if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let stderrPipe = Pipe()
@@ -64,7 +66,7 @@ final class BerthProcess: @unchecked Sendable {
             }
         }
         try process.run()
-        guard let line = output.waitForLine(containing: " listening ", timeout: startTimeout) else {
+        guard let line = output.waitForLine(containing: readyLine, timeout: startTimeout) else {
             process.terminate()
             process.waitUntilExit()
             throw BerthProcessError.didNotStart(output.text)
@@ -74,7 +76,7 @@ final class BerthProcess: @unchecked Sendable {
     }
 
     /// The ports of "server.listeners=http://127.0.0.1:PORT https://[::1]:PORT".
-    private static func ports(in line: String, schemes: [String]) -> [Int] {
+    static func ports(in line: String, schemes: [String]) -> [Int] {
         var ports: [Int] = []
         for word in line.split(whereSeparator: { $0 == " " || $0 == "\"" }) where schemes.contains(where: { word.contains($0) }) {
             if let colon = word.lastIndex(of: ":"), let port = Int(word[word.index(after: colon)...]) {

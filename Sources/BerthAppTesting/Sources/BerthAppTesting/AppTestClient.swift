@@ -24,10 +24,10 @@ import Foundation
 /// and conditional requests for `.file` bodies, the request timeout. Requests are sent one
 /// call at a time but may run concurrently, as they do in a worker.
 ///
-/// Each kind of exchange has its own method that builds a ``Request`` and hands it to the
-/// running app: plain requests go through ``send(_:_:headers:body:)``. An exchange that keeps
-/// the connection (a WebSocket) gets a method of its own beside it, returning its own test
-/// handle, in a file of its own.
+/// Each kind of exchange has a method of its own over two shared steps: ``makeRequest`` builds
+/// the ``Request`` the server would, and ``running`` is the app while it runs. Plain requests
+/// are ``send(_:_:headers:body:)``; an exchange that keeps the connection (a WebSocket) is
+/// another method beside it, in a file of its own, returning its own test handle.
 public final class AppTestClient: Sendable {
     /// The context the app was created with.
     public let context: AppContext
@@ -79,13 +79,27 @@ public final class AppTestClient: Sendable {
         _ method: Request.Method, _ target: String,
         headers: KeyValuePairs<String, String> = [:], body: TestRequestBody = .empty
     ) async throws -> TestResponse {
+        let request = try makeRequest(method, target, headers: headers, body: body)
+        guard let app = running else {
+            // What the server answers once an app stopped.
+            return TestResponse(outcome: AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable),
+                                                    error: "app \(context.name) is not running"), method: method)
+        }
+        return TestResponse(outcome: await app.respond(to: request), method: method)
+    }
+
+    /// The request the server would hand the app for `target` (a path with an optional
+    /// `?query`), addressed to the app's primary host from the loopback address.
+    func makeRequest(
+        _ method: Request.Method, _ target: String, headers: KeyValuePairs<String, String>, body: TestRequestBody
+    ) throws -> Request {
         guard target.hasPrefix("/") else { throw AppTestClientError.targetNotAPath(target) }
         var fields = headers.map { (name: $0.key, value: $0.value) }
         if let type = body.contentType, !fields.contains(where: { $0.name.lowercased() == "content-type" }) {
             fields.append((name: "Content-Type", value: type))
         }
         let query = target.firstIndex(of: "?")
-        let request = Request(
+        return Request(
             method: method,
             path: String(target[..<(query ?? target.endIndex)]),
             queryString: query.map { String(target[target.index(after: $0)...]) } ?? "",
@@ -94,12 +108,11 @@ public final class AppTestClient: Sendable {
             host: context.host,
             body: try body.requestBody()
         )
-        guard lifecycle.isRunning else {
-            // What the server answers once an app stopped.
-            return TestResponse(outcome: AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable),
-                                                    error: "app \(context.name) is not running"), method: method)
-        }
-        return TestResponse(outcome: await hosted.respond(to: request), method: method)
+    }
+
+    /// The app, until ``stop()``.
+    var running: HostedApp? {
+        lifecycle.isRunning ? hosted : nil
     }
 
     /// Sends a `GET` request.

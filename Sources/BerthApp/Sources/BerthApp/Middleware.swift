@@ -23,7 +23,11 @@
 /// headers to 404 and 405 answers, and an authentication middleware refuses unknown paths as it
 /// refuses known ones, so a 404 never tells an anonymous client which paths exist. That is how
 /// Vapor's global middleware and Hummingbird's router middleware treat unmatched requests.
-/// Path parameters are filled in later, by routing, so ``Request/parameters`` is empty here.
+/// Unlike Hummingbird, which applies a middleware only to routes added after it, the position
+/// of `use` does not matter (as with Vapor's `app.middleware`): a route registered early cannot
+/// slip past authentication. A middleware that should spare some paths checks
+/// ``Request/path`` itself. Path parameters are filled in later, by routing, so
+/// ``Request/parameters`` is empty here.
 ///
 /// `next` never throws an ``HTTPError``: an error that is an answer (``HTTPError``, a body over
 /// its limit) reaches the middleware as the response it stands for, so headers a middleware adds

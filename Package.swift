@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         // The app API: its own package so its dynamic library exists once in the process.
         .package(path: "Sources/BerthApp"),
+        // Running an app in-process in tests: a package of its own, over the dynamic API product.
+        .package(path: "Sources/BerthAppTesting"),
     ],
     targets: [
         // What the virtual-host file says, as validated plain values: no YAML, no NIO, no
@@ -194,6 +196,15 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        // The app API as app authors use it (middleware, return types, request values), through
+        // the test kit they use, which is tested here too.
+        .testTarget(
+            name: "BerthAppTests",
+            dependencies: [
+                .product(name: "BerthApp", package: "BerthApp"),
+                .product(name: "BerthAppTesting", package: "BerthAppTesting"),
             ]
         ),
         // Starts the real `berth` binary on temporary config files and talks to it over sockets.

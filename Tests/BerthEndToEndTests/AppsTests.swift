@@ -129,6 +129,8 @@ struct AppsTests {
         #expect(listed.status == 200)
         #expect(listed.header("content-type")?.hasPrefix("application/json") == true)
         #expect(listed.text.contains("roast on friday"))
+        // The app's middleware ran in the worker: every API answer, the router's own included.
+        #expect(listed.header("cache-control") == "no-store")
         #expect(try berth.request("/api/notes/\(id)", host: "notes.test").text.contains("roast on friday"))
         #expect(try berth.request("/api/notes/\(id)", method: "DELETE", host: "notes.test").status == 204)
         #expect(try berth.request("/api/notes/\(id)", host: "notes.test").status == 404)
@@ -137,6 +139,7 @@ struct AppsTests {
         let wrongMethod = try berth.request("/api/notes", method: "PUT", host: "notes.test", body: "{}")
         #expect(wrongMethod.status == 405)
         #expect(wrongMethod.header("allow")?.contains("GET") == true)
+        #expect(wrongMethod.header("cache-control") == "no-store")
         // The note was written to the app's data folder, atomically, and survives.
         let stored = try String(contentsOf: berth.extraDirectories[0].appendingPathComponent("notes.json"), encoding: .utf8)
         #expect(stored.contains("["))

@@ -78,6 +78,16 @@ actor Fixtures {
         try await example("notes", product: "NotesApp")
     }
 
+    /// The output of `swift test` for the example app `name`'s own suite, which runs the app
+    /// with BerthAppTesting. The examples share one scratch folder, kept across runs, so the API
+    /// and the test kit compile once for all of them; a failing suite throws with its output.
+    func exampleSuite(_ name: String) async throws -> String {
+        try await once("suite-" + name) {
+            try Self.swift(["test", "--package-path", Self.repository + "/sites/" + name,
+                            "--scratch-path", Self.workspace + "/example-suites"])
+        }
+    }
+
     private func example(_ name: String, product: String) async throws -> String {
         let probe = try await probe()
         return try await once(name) {
@@ -148,13 +158,16 @@ actor Fixtures {
         }
     }
 
-    private static func swift(_ arguments: [String]) throws {
+    /// Runs `swift` with `arguments` and returns what it printed.
+    @discardableResult
+    private static func swift(_ arguments: [String]) throws -> String {
         var log: [UInt8] = []
         let status = try ChildProcess.run(["swift"] + arguments) { log += $0 }
         guard status == .exited(0) else {
             let tail = String(decoding: log, as: UTF8.self).split(separator: "\n").suffix(30).joined(separator: "\n")
             throw FixtureError("swift \(arguments.joined(separator: " ")) failed (\(status)):\n\(tail)")
         }
+        return String(decoding: log, as: UTF8.self)
     }
 }
 

@@ -10,12 +10,18 @@ let package = Package(
     ],
     dependencies: [
         .package(path: "../../Sources/BerthApp"),
+        // Runs the app in its own tests, in-process, with no server.
+        .package(path: "../../Sources/BerthAppTesting"),
     ],
     targets: [
         .target(
             name: "HelloApp",
             // The product, never the target: the app must share the server's one copy of the API.
             dependencies: [.product(name: "BerthApp", package: "BerthApp")]
+        ),
+        .testTarget(
+            name: "HelloAppTests",
+            dependencies: ["HelloApp", .product(name: "BerthAppTesting", package: "BerthAppTesting")]
         ),
     ]
 )

@@ -44,21 +44,19 @@ public final class HostedApp: Sendable {
         let note = RouteNote()
         do {
             let response = try await RouteNote.$current.withValue(note) {
-                try await app.respond(to: request)
+                do {
+                    return try await app.respond(to: request)
+                } catch {
+                    guard let answer = ErrorAnswer.response(for: error) else { throw error }
+                    return answer
+                }
             }
             let refused = response.headers.refusedFields
             guard refused.isEmpty else {
                 return AppOutcome(response: Self.internalError, route: note.route,
                                   error: "the app's response was not sent: " + refused.joined(separator: "; "))
             }
-            return AppOutcome(response: response, route: note.route)
-        } catch let error as HTTPError {
-            let body = error.message.isEmpty ? error.status.reasonPhrase : error.message
-            return AppOutcome(response: .text(body + "\n", status: error.status), route: note.route,
-                              error: error.status.code >= 500 ? error.description : nil)
-        } catch RequestBodyError.tooLarge(let limit) {
-            return AppOutcome(response: .text("Content Too Large: at most \(limit) bytes\n", status: .contentTooLarge),
-                              route: note.route)
+            return AppOutcome(response: response, route: note.route, error: note.failure)
         } catch is CancellationError {
             // The server cancelled the request (client gone, drain timeout): not the app's fault.
             return AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable), route: note.route)

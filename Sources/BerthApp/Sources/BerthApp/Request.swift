@@ -51,6 +51,9 @@ public struct Request: Sendable {
     public let host: String
     /// The body, streamed; see ``RequestBody``.
     public let body: RequestBody
+    /// Typed values middleware stored for the handlers (see ``RequestValueKey``); empty when
+    /// the request arrives.
+    public var values: RequestValues
 
     /// The cookies from the `Cookie` header fields.
     public var cookies: Cookies { Cookies(headers: headers) }
@@ -110,6 +113,7 @@ extension Request {
         self.remoteAddress = remoteAddress
         self.host = host
         self.body = body
+        self.values = RequestValues()
     }
 }
 

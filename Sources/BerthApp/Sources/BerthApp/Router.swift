@@ -15,6 +15,9 @@
 /// other methods gets 405 with `Allow` (RFC 9110 §15.5.6), no match at all gets 404. `HEAD` uses
 /// the `GET` handler unless one is registered, and `OPTIONS` answers with `Allow`. Empty
 /// segments are ignored, so `/notes/` is `/notes`. Segments are percent-decoded before matching.
+///
+/// Middleware registered with ``use(_:)`` runs around all of that, for every request; see
+/// ``Middleware``. Handlers may return what is natural; see ``ResponseConvertible``.
 public struct Router: Sendable {
     /// Answers one request.
     public typealias Handler = @Sendable (Request) async throws -> Response
@@ -34,6 +37,7 @@ public struct Router: Sendable {
     }
 
     private var nodes = [Node()]
+    private var middleware: [any Middleware] = []
 
     /// No routes.
     public init() {}
@@ -92,8 +96,27 @@ public struct Router: Sendable {
     /// Registers a `DELETE` route.
     public mutating func delete(_ pattern: String, use handler: @escaping Handler) { on(.delete, pattern, use: handler) }
 
-    /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
+    /// Adds `middleware` after those added before; it runs for every request, around routing
+    /// (see ``Middleware``), whether routes were registered before or after this call.
+    public mutating func use(_ middleware: some Middleware) {
+        self.middleware.append(middleware)
+    }
+
+    /// Adds a middleware written as a closure: `router.use { request, next in … }`.
+    public mutating func use(_ middleware: @escaping @Sendable (Request, Middleware.Next) async throws -> Response) {
+        self.middleware.append(ClosureMiddleware(body: middleware))
+    }
+
+    /// Runs the middleware, in the order added, around ``route(_:)``.
     public func respond(to request: Request) async throws -> Response {
+        // Without middleware the request goes straight to routing: no chain, no closure.
+        guard !middleware.isEmpty else { return try await route(request) }
+        let router = self
+        return try await MiddlewareChain(middleware: middleware).run(0, request) { try await router.route($0) }
+    }
+
+    /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
+    private func route(_ request: Request) async throws -> Response {
         let segments = request.path.utf8
             .split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
             .map { PercentDecoding.decode($0, plusIsSpace: false) }
@@ -173,6 +196,8 @@ public struct Router: Sendable {
 final class RouteNote: @unchecked Sendable {
     /// Written by the router on the request's task, read by the host after the app returned.
     var route: String?
+    /// A failure that a middleware's `next` turned into a 5xx answer, for the error log.
+    var failure: String?
 
     @TaskLocal static var current: RouteNote?
 }

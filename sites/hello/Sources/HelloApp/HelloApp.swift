@@ -11,7 +11,7 @@ public struct HelloApp: App {
         var router = Router()
         router.get("/hello") { _ in world }
         router.get("/hello/:name") { request in
-            .text("\(greeting), \(request.parameters["name"] ?? "")!")
+            "\(greeting), \(request.parameters["name"] ?? "")!"
         }
         self.router = router
     }

@@ -7,6 +7,9 @@ import BerthApp
 /// - `GET /api/notes/:id`, `DELETE /api/notes/:id`: the note, or 204; 404 when there is none
 /// - `GET /api/crash`: traps on purpose, only with the setting `crash_route: true` (fault tests)
 ///
+/// Every answer carries `Cache-Control: no-store`: notes change, and a cached list would hide
+/// a note just added.
+///
 /// Settings: `data_dir` (default `data`, relative to the app's folder) holds `notes.json`.
 public struct NotesApp: App {
     public let router: Router
@@ -23,8 +26,13 @@ public struct NotesApp: App {
         self.context = context
 
         var router = Router()
+        router.use { request, next in
+            var response = try await next(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        }
         router.get("/api/notes") { _ in
-            try .json(try await store.all())
+            try await store.all()
         }
         router.post("/api/notes") { request in
             let input = try await request.decode(as: NewNote.self, limit: 64 * 1024)

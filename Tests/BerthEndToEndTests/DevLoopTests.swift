@@ -89,12 +89,20 @@ struct DevLoopTests {
         #expect(eventually(timeout: 60) { (try? berth.request("/").text) == "second build" })
     }
 
-    /// The example app's package, copied with `source` as its one file, for a file map.
+    /// The example app's package (manifest, app source, its tests), the app's source passed
+    /// through `source`, for a file map.
     static func appFiles(source: (String) -> String) throws -> [String: String] {
-        let original = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Sources/HelloApp/HelloApp.swift"), encoding: .utf8)
-        let manifest = try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/Package.swift"), encoding: .utf8)
-            .replacingOccurrences(of: "../../Sources/BerthApp", with: repositoryRoot.appendingPathComponent("Sources/BerthApp").path)
-        return ["app/Package.swift": manifest, "app/Sources/HelloApp/HelloApp.swift": source(original), "site/index.html": "static page"]
+        func read(_ path: String) throws -> String {
+            try String(contentsOf: repositoryRoot.appendingPathComponent("sites/hello/" + path), encoding: .utf8)
+        }
+        // Both local packages (BerthApp, BerthAppTesting) sit under ../../Sources.
+        let manifest = try read("Package.swift")
+            .replacingOccurrences(of: "../../Sources/", with: repositoryRoot.appendingPathComponent("Sources").path + "/")
+        let tests = "Tests/HelloAppTests/HelloAppTests.swift"
+        return [
+            "app/Package.swift": manifest, "app/Sources/HelloApp/HelloApp.swift": source(try read("Sources/HelloApp/HelloApp.swift")),
+            "app/" + tests: try read(tests), "site/index.html": "static page",
+        ]
     }
 
     static let appYAML = """

@@ -92,6 +92,15 @@ public struct Router: Sendable {
     /// Registers a `DELETE` route.
     public mutating func delete(_ pattern: String, use handler: @escaping Handler) { on(.delete, pattern, use: handler) }
 
+    /// Registers a WebSocket route (RFC 6455): a `GET` whose valid handshake switches to the
+    /// WebSocket protocol and runs `handler` with the request and the connection. See
+    /// ``Response/webSocket(_:)`` to decide per request (say, after checking a cookie).
+    public mutating func webSocket(
+        _ pattern: String, use handler: @escaping @Sendable (Request, WebSocket) async throws -> Void
+    ) {
+        on(.get, pattern) { request in .webSocket { socket in try await handler(request, socket) } }
+    }
+
     /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
     public func respond(to request: Request) async throws -> Response {
         let segments = request.path.utf8

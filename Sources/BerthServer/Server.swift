@@ -262,6 +262,13 @@ public final class Server: Sendable {
     /// are long-lived by nature: they stay until they close or `webSocketDrain` passes (at
     /// least `drainTimeout`), then get a close frame (1001) and a moment to answer it.
     public func stop(drainTimeout: Duration = .seconds(10), webSocketDrain: Duration = .zero) async {
+        await self.drain(drainTimeout: drainTimeout, webSocketDrain: webSocketDrain)
+        await self.shutdown()
+    }
+
+    /// The first part of `stop`: returns once no connection is left. The event loops still
+    /// run, so the request counters can be read while it waits.
+    public func drain(drainTimeout: Duration, webSocketDrain: Duration) async {
         self.certificateWatch.withLock { $0?.cancel() }
         await self.stopAccepting()
         // Connections accepted just before the listeners closed may still be on their way to
@@ -278,6 +285,10 @@ public final class Server: Sendable {
         forceClose.cancel()
         goingAway.cancel()
         lastClose.cancel()
+    }
+
+    /// The last part of `stop`: ends the event loops.
+    public func shutdown() async {
         try? await self.group.shutdownGracefully()
     }
 

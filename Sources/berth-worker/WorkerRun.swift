@@ -76,8 +76,12 @@ enum WorkerRun {
         status.send(.draining)
         // The reports go on while draining: the master shows the connections still open.
         let drain = Duration.milliseconds(Int64(brief.drainTimeoutSeconds * 1000))
-        await running.stop(drainTimeout: drain, webSocketDrain: retired.withLock { $0 } ? config.webSocketDrain : drain)
+        await running.drain(drainTimeout: drain, webSocketDrain: retired.withLock { $0 } ? config.webSocketDrain : drain)
+        // Stopped while the event loops still answer it, and before the final report, so no
+        // earlier one arrives after that.
         reporter?.cancel()
+        await reporter?.value
+        await running.shutdown()
         await AppStarting.stop(apps)
         if brief.reportsMetrics {
             status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0, openWebSockets: 0)))

@@ -59,6 +59,13 @@ struct WebSocketConnectionTests {
         return WebSocketFrame(fin: true, opcode: .text, maskKey: key, data: data)
     }
 
+    /// The handler is made and added on the channel's loop, where it lives.
+    static func add(_ session: WebSocketSession, to channel: NIOAsyncTestingChannel) async throws {
+        try await channel.testingEventLoop.executeInContext {
+            try channel.pipeline.syncOperations.addHandler(WebSocketConnection(session: session))
+        }
+    }
+
     /// Runs the loop (and lets the app's task run) until `condition` holds; false if it never does.
     static func eventually(_ loop: NIOAsyncTestingEventLoop, _ condition: () async -> Bool) async -> Bool {
         for _ in 0..<2000 {
@@ -76,13 +83,13 @@ struct WebSocketConnectionTests {
         let gate = Gate()
         let received = Mutex<[WebSocketMessage]>([])
         try await channel.pipeline.addHandler(counter)
-        try await channel.pipeline.addHandler(WebSocketConnection(session: Self.session { socket in
+        try await Self.add(Self.session { socket in
             await gate.wait()
             for try await message in socket.messages {
                 let count = received.withLock { $0.append(message); return $0.count }
                 if count == 20 { return }
             }
-        }))
+        }, to: channel)
         #expect(counter.reads.withLock { $0 } == 1, "the handler reads once it is added")
         for index in 0..<15 {
             try await channel.writeInbound(Self.frame("m\(index)"))
@@ -108,13 +115,13 @@ struct WebSocketConnectionTests {
         let channel = NIOAsyncTestingChannel()
         channel.isWritable = false
         let sent = Mutex<[String]>([])
-        try await channel.pipeline.addHandler(WebSocketConnection(session: Self.session { socket in
+        try await Self.add(Self.session { socket in
             for text in ["one", "two"] {
                 try await socket.send(text)
                 sent.withLock { $0.append(text) }
             }
             await Gate().wait()
-        }))
+        }, to: channel)
         var first: WebSocketFrame?
         #expect(await Self.eventually(channel.testingEventLoop) {
             first = try? await channel.readOutbound(as: WebSocketFrame.self)
@@ -134,7 +141,7 @@ struct WebSocketConnectionTests {
         struct Failure: Error {}
         for (handler, code) in [(Self.session { _ in }, 1000), (Self.session { _ in throw Failure() }, 1011)] {
             let channel = NIOAsyncTestingChannel()
-            try await channel.pipeline.addHandler(WebSocketConnection(session: handler))
+            try await Self.add(handler, to: channel)
             var close: WebSocketFrame?
             #expect(await Self.eventually(channel.testingEventLoop) {
                 close = try? await channel.readOutbound(as: WebSocketFrame.self)

@@ -13,7 +13,7 @@
 /// idle timeout of the app's `websocket:` settings. When the handler returns, the server closes
 /// the connection with 1000 (1011 when it threw).
 ///
-/// Backpressure both ways: ``send(_:)-(WebSocketMessage)`` waits while the client reads slower
+/// Backpressure both ways: `send` waits while the client reads slower
 /// than the app writes, and the server stops reading from the client while the app has a few
 /// messages it has not taken yet.
 public final class WebSocket: Sendable {
@@ -28,7 +28,8 @@ public final class WebSocket: Sendable {
     }
 
     /// Sends one message. Waits while the client is slow to read what was sent before; throws
-    /// ``WebSocketError/closed`` once the connection is closing.
+    /// ``WebSocketError/closed`` once the connection is closing. Sends from several tasks are
+    /// written whole, in the order they reach the server.
     public func send(_ message: WebSocketMessage) async throws {
         try await transport.send(message)
     }
@@ -49,7 +50,7 @@ public final class WebSocket: Sendable {
         await transport.close(code: code, reason: reason)
     }
 
-    /// The client's messages as an `AsyncSequence`; it can be iterated once.
+    /// The client's messages as an `AsyncSequence`, for one reader at a time.
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = WebSocketMessage
 
@@ -60,7 +61,8 @@ public final class WebSocket: Sendable {
             let inbox: WebSocketInbox
 
             /// The next message, or nil once the connection closed. Throws `CancellationError`
-            /// when the task is cancelled.
+            /// when the task is cancelled, and ``WebSocketError/concurrentRead`` while another
+            /// task is waiting for a message of the same connection.
             public mutating func next() async throws -> WebSocketMessage? {
                 try await inbox.next()
             }
@@ -123,6 +125,8 @@ public struct WebSocketCloseCode: Sendable, Hashable, ExpressibleByIntegerLitera
 public enum WebSocketError: Error, Sendable, Equatable {
     /// The connection is closing or closed: nothing more can be sent.
     case closed
+    /// Another task is already waiting for the next message.
+    case concurrentRead
 }
 
 /// The server's side of a ``WebSocket``: where sends and closes go.

@@ -64,6 +64,11 @@ public final class WebSocketInbox: @unchecked Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 lock.lock()
                 // Something may have arrived between `take` and taking the lock.
+                if waiter != nil {
+                    lock.unlock()
+                    continuation.resume(throwing: WebSocketError.concurrentRead)
+                    return
+                }
                 if head < messages.count || finished || Task.isCancelled {
                     lock.unlock()
                     continuation.resume(with: Result {

@@ -20,10 +20,10 @@ final class WebSocketWire {
     let response: WireResponse
 
     /// Connects and sends the opening handshake; `response` is the server's answer (101 when
-    /// it accepted).
-    init(port: Int, path: String = "/ws/echo", host: String = "localhost", timeout: TimeInterval = 10) throws {
+    /// it accepted). `early` frames go in the same write as the handshake.
+    init(port: Int, path: String = "/ws/echo", host: String = "localhost", timeout: TimeInterval = 10, early: [Frame] = []) throws {
         self.connection = try RawConnection(port: port, timeout: timeout)
-        try self.connection.send("""
+        try self.connection.send(Array("""
             GET \(path) HTTP/1.1\r
             Host: \(host)\r
             Upgrade: websocket\r
@@ -32,12 +32,16 @@ final class WebSocketWire {
             Sec-WebSocket-Version: 13\r
             \r
 
-            """)
+            """.utf8) + early.flatMap { Self.encode($0, masked: true) })
         self.response = try self.connection.readResponse()
     }
 
     /// Sends one frame, masked as a client must unless `masked` is false.
     func send(_ frame: Frame, masked: Bool = true) throws {
+        try self.connection.send(Self.encode(frame, masked: masked))
+    }
+
+    static func encode(_ frame: Frame, masked: Bool) -> [UInt8] {
         var bytes: [UInt8] = [(frame.fin ? 0x80 : 0) | frame.opcode]
         let mask: UInt8 = masked ? 0x80 : 0
         switch frame.payload.count {
@@ -57,7 +61,7 @@ final class WebSocketWire {
         } else {
             bytes += frame.payload
         }
-        try self.connection.send(bytes)
+        return bytes
     }
 
     func sendText(_ text: String) throws { try self.send(Frame(opcode: 0x1, payload: Array(text.utf8))) }

@@ -112,6 +112,16 @@ struct WebSocketTests {
         #expect(wire.connection.isClosedByPeer())
     }
 
+    /// Frames sent in the same write as the handshake reach the WebSocket handler, not the
+    /// HTTP/1.1 parser.
+    @Test func framesRightBehindTheHandshakeAreRead() throws {
+        let berth = try Self.start()
+        let wire = try WebSocketWire(port: berth.port, early: [.init(opcode: 0x1, payload: Array("early".utf8))])
+        #expect(wire.response.status == 101)
+        #expect(try wire.receive() == .init(opcode: 0x1, payload: Array("early".utf8)))
+        #expect(try wire.echo("later") == "later")
+    }
+
     @Test func anIdleConnectionIsClosedWith1001() throws {
         let berth = try Self.start(webSocket: "idle_timeout: 1s")
         let wire = try WebSocketWire(port: berth.port)

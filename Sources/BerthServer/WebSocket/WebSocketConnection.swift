@@ -104,7 +104,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         self.idleTimer = nil
         self.closeTimer?.cancel()
         self.closeTimer = nil
+        // The inbox's demand callback holds this handler: let go of it, or neither is freed.
         self.inbox?.finish()
+        self.inbox = nil
         let waiters = self.writableWaiters
         self.writableWaiters = []
         for waiter in waiters { waiter.fail(WebSocketError.closed) }

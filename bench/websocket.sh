@@ -12,7 +12,7 @@
 # Knobs (environment): CONNS=100  SIZE=64  WINDOW=4  DURATION=5 (s per round)  ROUNDS=3
 #   CLIENTS=1  THREADS=2  SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-ws
 #   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
-#   HB=path/to/HBWebSocketEcho (default: build bench/websocket/hummingbird in WORK, release)
+#   HB=path/to/HBWebSocketEcho (default: build bench/websocket/hb-echo in WORK, release)
 # Needs: python3, swift (to build), taskset.
 set -euo pipefail
 
@@ -40,12 +40,12 @@ if [ -z "${BERTH:-}" ]; then
   BERTH="$ROOT/.build-release/release/berth"
 fi
 if [ -z "${HB:-}" ]; then
-  mkdir -p "$WORK/hummingbird"
-  cp -R "$ROOT/bench/websocket/hummingbird/." "$WORK/hummingbird/"
-  HB="$WORK/hummingbird/.build/release/HBWebSocketEcho"
-  if [ ! -x "$HB" ] || [ "$ROOT/bench/websocket/hummingbird/Sources/HBWebSocketEcho/main.swift" -nt "$HB" ]; then
+  mkdir -p "$WORK/hb-echo"
+  cp -R "$ROOT/bench/websocket/hb-echo/." "$WORK/hb-echo/"
+  HB="$WORK/hb-echo/.build/release/HBWebSocketEcho"
+  if [ ! -x "$HB" ] || [ "$ROOT/bench/websocket/hb-echo/Sources/HBWebSocketEcho/main.swift" -nt "$HB" ]; then
     log "building the Hummingbird WebSocket echo (release) - a few minutes"
-    (cd "$WORK/hummingbird" && swift build -c release >"$WORK/logs/hb-build.log" 2>&1) \
+    (cd "$WORK/hb-echo" && swift build -c release >"$WORK/logs/hb-build.log" 2>&1) \
       || { tail -20 "$WORK/logs/hb-build.log"; exit 1; }
   fi
 fi

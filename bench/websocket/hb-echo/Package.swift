@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 // The peer for bench/websocket.sh: Hummingbird 2's WebSocket echo, built like the Hummingbird

@@ -75,10 +75,10 @@ load() {
   rss=$(rss_kib "$pid")
   wait "${clients[@]}"
   after=$(cpu_ticks "$pid")
-  local total=0
-  while read -r rate err; do total=$((total + rate)); errors=$((errors + err)); done <"$out"
+  local total=0 messages=0
+  while read -r rate err count; do total=$((total + rate)); errors=$((errors + err)); messages=$((messages + count)); done <"$out"
   rm -f "$out"
-  read -r user sys < <(cpu_per_request $before $after "$total")
+  read -r user sys < <(cpu_per_request $before $after "$messages")
   echo "$total $((rss / 1024)) $user $sys $errors"
 }
 

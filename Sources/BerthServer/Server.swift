@@ -287,6 +287,15 @@ public final class Server: Sendable {
         lastClose.cancel()
     }
 
+    /// Asks the open WebSockets to close now (1001, going away) rather than when
+    /// `webSocketDrain` passes, and closes what is left after a moment: a stop that arrives
+    /// while a reload's drain keeps them open.
+    public func closeWebSockets() {
+        let registry = self.registry
+        registry.sendGoingAway()
+        _ = self.group.next().scheduleTask(in: WebSocketConnection.closeReplyTime) { registry.closeAll(keepingLongLived: false) }
+    }
+
     /// The last part of `stop`: ends the event loops.
     public func shutdown() async {
         try? await self.group.shutdownGracefully()

@@ -33,7 +33,12 @@ enum WorkerRun {
             retired.withLock { $0 = true }
             stop.fire()
         }
-        SignalWatcher.watch(SIGINT) { stop.fire() }
+        // A stop (or the master's end) while a reload's drain keeps WebSockets open closes them now.
+        let stopNow: @Sendable () -> Void = {
+            if retired.withLock({ retired in defer { retired = false }; return retired }) { server.value?.closeWebSockets() }
+            stop.fire()
+        }
+        SignalWatcher.watch(SIGINT) { stopNow() }
         // SIGQUIT is the master's "stop now": no drain.
         SignalWatcher.watch(SIGQUIT) { _exit(0) }
         // Reloads are the master's business; a stray SIGHUP must not kill a worker.
@@ -44,7 +49,7 @@ enum WorkerRun {
         }
         MasterWatch.start(fd: WorkerDescriptors.control) {
             logger.warning("the master is gone; draining and exiting")
-            stop.fire()
+            stopNow()
         }
 
         let apps: [String: AppEndpoint]

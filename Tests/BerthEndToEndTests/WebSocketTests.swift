@@ -212,4 +212,24 @@ struct WebSocketTests {
         #expect(wire.connection.isClosedByPeer())
         #expect(berth.waitForLog(containing: "generation retired config.generation=1", timeout: 15) != nil)
     }
+
+    /// A stop while a reload's drain keeps WebSockets open closes them with 1001 at once
+    /// rather than letting the master kill the old workers at its bound.
+    @Test func aStopDuringAReloadsDrainClosesTheWebSocketsToo() throws {
+        let berth = try BerthProcess(yaml: Self.yaml(top: "drain_timeout: 1s"), startTimeout: 900)
+        let wire = try WebSocketWire(port: berth.port, timeout: 30)
+        #expect(try wire.echo("before") == "before")
+        berth.signal(SIGHUP)
+        #expect(berth.waitForLog(containing: "reloaded config.generation=2 ", timeout: 60) != nil)
+        #expect(try wire.echo("draining") == "draining")
+        let started = Date()
+        berth.signal(SIGTERM)
+        let close = try wire.receive()
+        #expect(close.closeCode == 1001)
+        try wire.send(.init(opcode: 0x8, payload: close.payload))
+        #expect(wire.connection.isClosedByPeer())
+        #expect(berth.stop() == 0)
+        #expect(Date().timeIntervalSince(started) < 5, "the stop waited for the master to kill the old worker")
+        #expect(!berth.errorLog.contains("killing it"))
+    }
 }

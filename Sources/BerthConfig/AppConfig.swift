@@ -9,6 +9,7 @@
 ///     # library: /srv/apps/libNotesApp.so   # or a built library; exactly one of the two
 ///     settings: { greeting: Hello, limit: 10 }   # handed to the app as typed values
 ///     timeout: 30s               # per request; default 30s
+///     websocket: { max_message: 1MiB, idle_timeout: 60s }   # see WebSocketConfig
 /// ```
 public struct AppConfig: Sendable, Equatable, Codable {
     public var name: String
@@ -17,6 +18,8 @@ public struct AppConfig: Sendable, Equatable, Codable {
     public var settings: SettingValue
     /// The `timeout` key: how long one request may take before the client gets a 503.
     public var requestTimeout: Duration
+    /// The `websocket` key: limits of the app's WebSocket connections.
+    public var webSocket = WebSocketConfig()
     public var location: SourceLocation
 
     public init(name: String, source: AppSource, settings: SettingValue = .dictionary([:]),

@@ -9,6 +9,7 @@
 /// pid_file: /run/berth.pid      # default berth.pid next to this file; off: none
 /// admin: { port: 9090 }         # /metrics and /health; off unless given; see AdminConfig
 /// drain_timeout: 10s            # how long a stop or reload waits for in-flight responses
+/// websocket_drain: 1h           # how long a reload leaves the old generation's WebSockets open
 /// limits: { body_bytes: 10MiB } # see Limits
 /// compression_cache: 16MiB     # compressed variants of static files kept per worker; 0: none
 /// logs: { access: "-" }         # see LogConfig
@@ -41,6 +42,10 @@ public struct ServerConfig: Sendable, Equatable, Codable {
     /// How long a graceful stop, or an old generation after a reload, lets in-flight responses
     /// finish before their connections are closed. Zero closes them at once.
     public var drainTimeout: Duration = .seconds(10)
+    /// How long an old generation's WebSocket connections stay open after a reload: they are
+    /// long-lived by nature, so they keep their generation until they close or this passes
+    /// (then they get a close frame, 1001). New connections reach the new generation at once.
+    public var webSocketDrain: Duration = .seconds(3600)
     /// nil: no `acme:` block, so no host may say `tls: auto`.
     public var acme: ACMEConfig? = nil
 

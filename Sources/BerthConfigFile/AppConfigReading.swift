@@ -2,7 +2,8 @@ internal import Yams
 import BerthConfig
 
 extension ConfigReader {
-    static let appKeys = ["package", "product", "library", "settings", "timeout"]
+    static let appKeys = ["package", "product", "library", "settings", "timeout", "websocket"]
+    static let webSocketKeys = ["max_message", "idle_timeout"]
 
     /// The valid apps, and the names of all apps written in the file, valid or not: a route
     /// naming an app that has errors of its own should not add an "unknown app" error.
@@ -62,7 +63,39 @@ extension ConfigReader {
         if let timeout = fields["timeout"] {
             if let duration = duration(timeout) { app.requestTimeout = duration } else { valid = false }
         }
+        if let webSocket = fields["websocket"] {
+            if let value = readWebSocket(webSocket, context: "in the websocket settings of app '\(name)'") {
+                app.webSocket = value
+            } else {
+                valid = false
+            }
+        }
         return valid && source != nil ? app : nil
+    }
+
+    /// `websocket: { max_message: 1MiB, idle_timeout: 60s }`; nil after an error.
+    private func readWebSocket(_ node: Node, context: String) -> WebSocketConfig? {
+        guard let fields = fields(of: node, expected: "a mapping with 'max_message' and 'idle_timeout'",
+                                  context: context, allowed: ConfigReader.webSocketKeys)
+        else { return nil }
+        var config = WebSocketConfig()
+        var valid = true
+        if let node = fields["max_message"] {
+            if let bytes = size(node, minimum: 1) {
+                if bytes > WebSocketConfig.maxMessageLimit {
+                    error("max_message may be at most 1GiB, found \(bytes) bytes", at: node)
+                    valid = false
+                } else {
+                    config.maxMessage = bytes
+                }
+            } else {
+                valid = false
+            }
+        }
+        if let node = fields["idle_timeout"] {
+            if let duration = duration(node) { config.idleTimeout = duration } else { valid = false }
+        }
+        return valid ? config : nil
     }
 
     static func isValidAppName(_ name: String) -> Bool {

@@ -3,7 +3,8 @@ import BerthConfig
 
 extension ConfigReader {
     static let topLevelKeys = ["listen", "workers", "threads", "user", "group", "pid_file", "admin",
-                               "drain_timeout", "limits", "compression_cache", "logs", "apps", "acme", "hosts"]
+                               "drain_timeout", "websocket_drain", "limits", "compression_cache", "logs", "apps",
+                               "acme", "hosts"]
 
     func readServer(_ root: Node, sourceFile: String) -> ServerConfig {
         var config = ServerConfig(sourceFile: sourceFile, listeners: [], hosts: [])
@@ -28,6 +29,9 @@ extension ConfigReader {
         if let pidFile = fields["pid_file"] { config.pidFile = readPidFile(pidFile) ?? config.pidFile }
         if let admin = fields["admin"] { config.admin = readAdmin(admin, listeners: config.listeners) }
         if let drain = fields["drain_timeout"] { config.drainTimeout = duration(drain, allowZero: true) ?? config.drainTimeout }
+        if let drain = fields["websocket_drain"] {
+            config.webSocketDrain = duration(drain, allowZero: true) ?? config.webSocketDrain
+        }
         if let limits = fields["limits"] { config.limits = readLimits(limits) }
         if let cache = fields["compression_cache"] {
             config.compressionCache = size(cache, minimum: 0) ?? config.compressionCache

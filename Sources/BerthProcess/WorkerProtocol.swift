@@ -105,10 +105,13 @@ package enum WorkerReport {
 package struct WorkerMetrics: Codable {
     package var requests: RequestMetricsSnapshot
     package var openConnections: Int
+    /// Of those, the connections that switched to WebSocket.
+    package var openWebSockets: Int
 
-    package init(requests: RequestMetricsSnapshot, openConnections: Int) {
+    package init(requests: RequestMetricsSnapshot, openConnections: Int, openWebSockets: Int = 0) {
         self.requests = requests
         self.openConnections = openConnections
+        self.openWebSockets = openWebSockets
     }
 }
 

@@ -6,6 +6,8 @@ import Synchronization
 final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: Channel] = [:]
+        /// Connections that switched to WebSocket: a drain gives them `websocket_drain`.
+        var longLived: Set<ObjectIdentifier> = []
         var quiescing = false
         /// Waiting for the last connection to close after `quiesce`.
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
@@ -36,6 +38,7 @@ final class ConnectionRegistry: Sendable {
         channel.closeFuture.whenComplete { _ in
             let waiters = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
                 _ = state.channels.removeValue(forKey: id)
+                state.longLived.remove(id)
                 guard state.quiescing, state.channels.isEmpty else { return [] }
                 defer { state.drainWaiters = [] }
                 return state.drainWaiters
@@ -75,9 +78,30 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
-    /// Closes every connection now (the drain timeout expired).
-    func closeAll() {
-        let channels = self.state.withLock { Array($0.channels.values) }
+    /// Closes every connection now (the drain timeout expired); `keepingLongLived` spares
+    /// WebSockets, whose bound is longer.
+    func closeAll(keepingLongLived: Bool = false) {
+        let channels = self.state.withLock { state in
+            state.channels.filter { !keepingLongLived || !state.longLived.contains($0.key) }.map(\.value)
+        }
         for channel in channels { channel.close(promise: nil) }
+    }
+
+    /// `channel` switched to WebSocket.
+    func markLongLived(_ channel: Channel) {
+        let id = ObjectIdentifier(channel)
+        self.state.withLock { state in
+            if state.channels[id] != nil { state.longLived.insert(id) }
+        }
+    }
+
+    var longLivedCount: Int { self.state.withLock { $0.longLived.count } }
+
+    /// Asks every WebSocket to close (1001, going away): the drain bound passed.
+    func sendGoingAway() {
+        let channels = self.state.withLock { state in state.longLived.compactMap { state.channels[$0] } }
+        for channel in channels {
+            channel.pipeline.fireUserInboundEventTriggered(WebSocketGoingAway())
+        }
     }
 }

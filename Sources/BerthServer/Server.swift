@@ -55,6 +55,8 @@ public final class Server: Sendable {
         var builder = SiteGenerationBuilder(config: config, apps: apps, unbuiltApps: unbuiltApps, logger: logger)
         let httpsPort = HTTPSPort(config.listeners)
         builder.httpsPort = httpsPort
+        let registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
+        builder.connections = registry
         self.generation = try builder.build()
         self.httpsPort = httpsPort
         let report = try Self.checkCertificateFiles(config: config)
@@ -63,7 +65,7 @@ public final class Server: Sendable {
         self.fileCertificates = report.certificates
         self.managedCertificates = managed
         self.tlsContexts = try Self.makeTLSContexts(config: config, certificates: report.certificates + (managed?.scan().certificates ?? []))
-        self.registry = ConnectionRegistry(maxConnections: config.limits.maxConnections)
+        self.registry = registry
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: config.threads ?? System.coreCount)
     }
 
@@ -258,22 +260,54 @@ public final class Server: Sendable {
     }
 
     /// Graceful stop: close the listeners, let every connection finish its in-flight
-    /// response, and force-close whatever is left after `drainTimeout`.
-    public func stop(drainTimeout: Duration = .seconds(10)) async {
+    /// response, and force-close whatever is left after `drainTimeout`. WebSocket connections
+    /// are long-lived by nature: they stay until they close or `webSocketDrain` passes (at
+    /// least `drainTimeout`), then get a close frame (1001) and a moment to answer it.
+    public func stop(drainTimeout: Duration = .seconds(10), webSocketDrain: Duration = .zero) async {
+        await self.drain(drainTimeout: drainTimeout, webSocketDrain: webSocketDrain)
+        await self.shutdown()
+    }
+
+    /// The first part of `stop`: returns once no connection is left. The event loops still
+    /// run, so the request counters can be read while it waits.
+    public func drain(drainTimeout: Duration, webSocketDrain: Duration) async {
         self.certificateWatch.withLock { $0?.cancel() }
         await self.stopAccepting()
         // Connections accepted just before the listeners closed may still be on their way to
         // an event loop: the registry quiesces those too, and the wait covers them.
         let registry = self.registry
         registry.quiesce()
-        let forceClose = self.group.next().scheduleTask(in: TimeAmount(drainTimeout)) { registry.closeAll() }
+        let loop = self.group.next()
+        let forceClose = loop.scheduleTask(in: TimeAmount(drainTimeout)) { registry.closeAll(keepingLongLived: true) }
+        let goingAway = loop.scheduleTask(in: TimeAmount(max(drainTimeout, webSocketDrain))) { registry.sendGoingAway() }
+        let lastClose = loop.scheduleTask(in: TimeAmount(max(drainTimeout, webSocketDrain)) + WebSocketConnection.closeReplyTime) {
+            registry.closeAll(keepingLongLived: false)
+        }
         await registry.drained()
         forceClose.cancel()
+        goingAway.cancel()
+        lastClose.cancel()
+    }
+
+    /// Asks the open WebSockets to close now (1001, going away) rather than when
+    /// `webSocketDrain` passes, and closes what is left after a moment: a stop that arrives
+    /// while a reload's drain keeps them open.
+    public func closeWebSockets() {
+        let registry = self.registry
+        registry.sendGoingAway()
+        _ = self.group.next().scheduleTask(in: WebSocketConnection.closeReplyTime) { registry.closeAll(keepingLongLived: false) }
+    }
+
+    /// The last part of `stop`: ends the event loops.
+    public func shutdown() async {
         try? await self.group.shutdownGracefully()
     }
 
     /// The number of open client connections.
     public var openConnections: Int { self.registry.count }
+
+    /// Open connections that switched to WebSocket.
+    public var openWebSockets: Int { self.registry.longLivedCount }
 
     /// Request counters by host, route and status class (see `RequestMetrics`).
     public var requestMetrics: RequestMetrics { self.generation.metrics }

@@ -26,9 +26,14 @@ final class SiteGeneration: Sendable {
     let variants: VariantCache
     /// Where ACME HTTP-01 answers appear while `tls: auto` hosts are validated; nil without such hosts.
     let challenges: ACMEChallengeFiles?
+    /// The server's open connections: a connection that switches to WebSocket is marked
+    /// long-lived there, so a drain leaves it open longer.
+    let connections: ConnectionRegistry
 
     init(hosts: [VirtualHost], limits: ConnectionLimits, accessLog: AccessLog?, allAccessLogs: [AccessLog], logger: Logger,
-         serverName: String = "berth", compressionCache: Int = 16 * 1024 * 1024, challenges: ACMEChallengeFiles? = nil) {
+         serverName: String = "berth", compressionCache: Int = 16 * 1024 * 1024, challenges: ACMEChallengeFiles? = nil,
+         connections: ConnectionRegistry = ConnectionRegistry(maxConnections: .max)) {
+        self.connections = connections
         self.variants = VariantCache(capacity: compressionCache)
         self.challenges = challenges
         self.hosts = HostTable(hosts: hosts)
@@ -65,6 +70,8 @@ struct SiteGenerationBuilder {
     let logger: Logger
     /// Where `redirect_http` hosts send plain-HTTP requests; the server fills in a bound port.
     var httpsPort = HTTPSPort()
+    /// The server's connection registry, which the generation's connections report to.
+    var connections = ConnectionRegistry(maxConnections: .max)
     private var logs: [(destination: LogDestination, log: AccessLog)] = []
 
     init(config: ServerConfig, apps: [String: AppEndpoint]?, unbuiltApps: [String: String] = [:], logger: Logger) {
@@ -97,7 +104,8 @@ struct SiteGenerationBuilder {
             logger: self.logger,
             compressionCache: self.config.compressionCache,
             challenges: self.config.hosts.contains { $0.managedTLS?.issuer == .acme }
-                ? ACMEChallengeFiles(folder: ManagedTLSLayout(config: self.config).http01Folder) : nil
+                ? ACMEChallengeFiles(folder: ManagedTLSLayout(config: self.config).http01Folder) : nil,
+            connections: self.connections
         )
     }
 

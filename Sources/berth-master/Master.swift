@@ -23,6 +23,9 @@ final class Master: @unchecked Sendable {
     static let readyTimeout: Double = 120
     /// Extra time a draining worker gets beyond the drain timeout before it is killed.
     static let killGrace: Double = 5
+    /// How long a worker waits for clients to answer the close frames it sends its WebSockets
+    /// when `websocket_drain` passes.
+    static let webSocketCloseReply: Double = 5
     /// How long a reload waits for the old workers to say they stopped accepting.
     static let handoverTimeout: Double = 5
 
@@ -334,9 +337,10 @@ final class Master: @unchecked Sendable {
         self.admin = nil
         self.stopCoordinator()
         self.certificates.waiting = []
+        // SIGINT, not SIGTERM (a reload's): a stop gives WebSockets the drain timeout only.
         for worker in workers {
             worker.stopRequested = true
-            kill(worker.pid, mode == .graceful ? SIGTERM : SIGQUIT)
+            kill(worker.pid, mode == .graceful ? SIGINT : SIGQUIT)
         }
         let drain = self.current.map(self.drainSeconds) ?? self.drainTimeoutOverride.map(Self.seconds) ?? 10
         self.killLater(workers, after: (mode == .graceful ? drain : 0) + Self.killGrace)

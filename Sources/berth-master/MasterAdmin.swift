@@ -73,6 +73,8 @@ extension Master {
             ready: ready,
             starting: currentWorkers.count - ready + (self.starting?.liveWorkers.count ?? 0),
             retiring: leaving,
-            openConnections: self.liveWorkers.reduce(0) { $0 + ($1.report?.openConnections ?? 0) })
+            openConnections: self.liveWorkers.reduce(0) { $0 + ($1.report?.openConnections ?? 0) },
+            drainingConnections: self.leaving.flatMap(\.liveWorkers).reduce(0) { $0 + ($1.report?.openConnections ?? 0) },
+            openWebSockets: self.liveWorkers.reduce(0) { $0 + ($1.report?.openWebSockets ?? 0) })
     }
 }

@@ -74,7 +74,8 @@ extension Master {
     }
 
     /// Tells every worker of `generation` to stop accepting, finish its in-flight responses
-    /// and exit; kills those still there after the drain timeout and a grace period.
+    /// and exit (SIGTERM); kills those still there after the drain timeout, or the longer
+    /// `websocket_drain` its WebSockets may stay open for, and a grace period.
     func retire(_ generation: Generation) {
         generation.state = .leaving
         self.leaving.append(generation)
@@ -82,7 +83,8 @@ extension Master {
             worker.stopRequested = true
             kill(worker.pid, SIGTERM)
         }
-        self.killLater(generation.liveWorkers, after: self.drainSeconds(generation) + Self.killGrace)
+        let bound = max(self.drainSeconds(generation), Self.seconds(generation.plan.config.webSocketDrain))
+        self.killLater(generation.liveWorkers, after: bound + Self.webSocketCloseReply + Self.killGrace)
         self.forgetIfEmpty(generation)
     }
 

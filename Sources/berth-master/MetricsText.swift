@@ -36,6 +36,9 @@ struct WorkerCensus {
     var starting: Int
     var retiring: Int
     var openConnections: Int
+    /// Connections still open in workers of older generations (a reload's drain).
+    var drainingConnections = 0
+    var openWebSockets = 0
 }
 
 /// The Prometheus text exposition format (version 0.0.4).
@@ -95,6 +98,11 @@ enum PrometheusText {
 
         family("berth_http_open_connections", "gauge", "Client connections open in the workers.")
         sample("berth_http_open_connections", [], "\(census.openConnections)")
+        family("berth_draining_connections", "gauge",
+               "Client connections still open in workers of older generations after a reload (WebSockets stay up to websocket_drain).")
+        sample("berth_draining_connections", [], "\(census.drainingConnections)")
+        family("berth_websocket_open_connections", "gauge", "WebSocket connections open in the workers, older generations' included.")
+        sample("berth_websocket_open_connections", [], "\(census.openWebSockets)")
         family("berth_workers", "gauge", "Worker processes, by state: ready and starting ones of the serving generation, retiring ones of older generations.")
         sample("berth_workers", [("state", "ready")], "\(census.ready)")
         sample("berth_workers", [("state", "starting")], "\(census.starting)")

@@ -26,7 +26,8 @@ enum AppStarting {
                     sink.log(level: self.level(level), "\(message)", metadata: metadata.mapValues { .string($0) })
                 })
             try await loaded.start(context: context)
-            endpoints[app.name] = AppEndpoint(name: app.name, app: loaded, requestTimeout: app.requestTimeout, logger: sink)
+            endpoints[app.name] = AppEndpoint(name: app.name, app: loaded, requestTimeout: app.requestTimeout,
+                                             webSocket: app.webSocket, logger: sink)
             logger.notice("app started", metadata: ["app.name": "\(app.name)", "app.library": "\(path)"])
         }
         return endpoints

@@ -12,8 +12,10 @@ import Musl
 /// Serving as one worker process, started by the master (never by people).
 ///
 /// It serves on the listening sockets it inherited, switches to the configured account,
-/// loads the apps and reports "ready"; on SIGTERM (or when the master disappears) it stops
-/// accepting, finishes its in-flight responses within the drain timeout and exits.
+/// loads the apps and reports "ready". On SIGTERM (a reload retires its generation) it stops
+/// accepting, finishes its in-flight responses within the drain timeout, leaves its WebSockets
+/// open up to `websocket_drain`, and exits; on SIGINT (a stop) or when the master disappears,
+/// WebSockets get the drain timeout too.
 enum WorkerRun {
     /// Serves until told to stop; the process's exit status.
     static func run(_ start: WorkerStart.Prepared) async -> Int32 {
@@ -26,8 +28,17 @@ enum WorkerRun {
 
         let stop = StopSignal()
         let server = ServerBox()
-        SignalWatcher.watch(SIGTERM) { stop.fire() }
-        SignalWatcher.watch(SIGINT) { stop.fire() }
+        let retired = Mutex(false)
+        SignalWatcher.watch(SIGTERM) {
+            retired.withLock { $0 = true }
+            stop.fire()
+        }
+        // A stop (or the master's end) while a reload's drain keeps WebSockets open closes them now.
+        let stopNow: @Sendable () -> Void = {
+            if retired.withLock({ retired in defer { retired = false }; return retired }) { server.value?.closeWebSockets() }
+            stop.fire()
+        }
+        SignalWatcher.watch(SIGINT) { stopNow() }
         // SIGQUIT is the master's "stop now": no drain.
         SignalWatcher.watch(SIGQUIT) { _exit(0) }
         // Reloads are the master's business; a stray SIGHUP must not kill a worker.
@@ -38,7 +49,7 @@ enum WorkerRun {
         }
         MasterWatch.start(fd: WorkerDescriptors.control) {
             logger.warning("the master is gone; draining and exiting")
-            stop.fire()
+            stopNow()
         }
 
         let apps: [String: AppEndpoint]
@@ -56,19 +67,29 @@ enum WorkerRun {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 guard let server = server.value else { continue }
-                status.send(.metrics(WorkerMetrics(requests: await server.requestMetrics.snapshot(), openConnections: server.openConnections)))
+                status.send(.metrics(WorkerMetrics(requests: await server.requestMetrics.snapshot(), openConnections: server.openConnections,
+                                                   openWebSockets: server.openWebSockets)))
             }
         } : nil
 
         await stop.wait()
-        reporter?.cancel()
-        guard let running = server.value else { return 0 }
+        guard let running = server.value else {
+            reporter?.cancel()
+            return 0
+        }
         await running.stopAccepting()
         status.send(.draining)
-        await running.stop(drainTimeout: .milliseconds(Int64(brief.drainTimeoutSeconds * 1000)))
+        // The reports go on while draining: the master shows the connections still open.
+        let drain = Duration.milliseconds(Int64(brief.drainTimeoutSeconds * 1000))
+        await running.drain(drainTimeout: drain, webSocketDrain: retired.withLock { $0 } ? config.webSocketDrain : drain)
+        // Stopped while the event loops still answer it, and before the final report, so no
+        // earlier one arrives after that.
+        reporter?.cancel()
+        await reporter?.value
+        await running.shutdown()
         await AppStarting.stop(apps)
         if brief.reportsMetrics {
-            status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0)))
+            status.send(.metrics(WorkerMetrics(requests: running.requestMetrics.finalSnapshot(), openConnections: 0, openWebSockets: 0)))
         }
         return 0
     }

@@ -14,7 +14,7 @@ import Testing
         "prefix-without-slash", "missing-required", "tls-listener", "host-handlers",
         "bad-host-names", "bad-values", "bad-apps", "empty", "bad-process", "tls-options", "bad-compress",
         "acme-without-block", "acme-names", "acme-no-http01-listener", "acme-no-tls-alpn-listener",
-        "acme-values", "acme-values-2",
+        "acme-values", "acme-values-2", "bad-websocket",
     ]
 
     static var fixtures: URL {

@@ -191,6 +191,28 @@ import Testing
         #expect(immediate.drainTimeout == .zero)
     }
 
+    @Test func webSocketLimitsAndTheirDrain() throws {
+        let site = try TemporarySite()
+        try site.files("libchat.so")
+        let config = try site.load("""
+            listen: [{ port: 0 }]
+            websocket_drain: 30m
+            apps:
+              chat: { library: libchat.so, websocket: { max_message: 64KiB, idle_timeout: 2m } }
+              plain: { library: libchat.so }
+            hosts: { a.test: { default: true, paths: { /chat: { app: chat }, /plain: { app: plain } } } }
+            """)
+        #expect(config.webSocketDrain == .seconds(1800))
+        #expect(config.apps.first { $0.name == "chat" }?.webSocket == WebSocketConfig(maxMessage: 64 * 1024, idleTimeout: .seconds(120)))
+        #expect(config.apps.first { $0.name == "plain" }?.webSocket == WebSocketConfig(maxMessage: 1024 * 1024, idleTimeout: .seconds(60)))
+        let defaults = try site.load("""
+            listen: [{ port: 0 }]
+            hosts: { a.test: { default: true, paths: { /chat: { app: chat } } } }
+            apps: { chat: { library: libchat.so } }
+            """)
+        #expect(defaults.webSocketDrain == .seconds(3600))
+    }
+
     @Test func anchorsAndMergeKeysShareHostSettings() throws {
         let site = try TemporarySite()
         try site.directories("public")

@@ -153,6 +153,15 @@ final class RawConnection {
         return response
     }
 
+    /// Exactly `count` bytes, after whatever a response left buffered (a WebSocket's frames).
+    func read(count: Int) throws -> [UInt8] {
+        while self.pending.count < count {
+            guard try self.fill() else { throw WireError.closedBeforeResponse(received: self.pending.count) }
+        }
+        defer { self.pending.removeFirst(count) }
+        return Array(self.pending[0..<count])
+    }
+
     private func readLine() throws -> String {
         while true {
             if let end = Self.find([13, 10], in: self.pending) {

@@ -28,6 +28,10 @@ protocol ExchangeTransport: AnyObject {
     func abort(exchange: Exchange)
     /// The exchange is over; what becomes of the connection (or stream) is `completion`.
     func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction)
+    /// A 101 (RFC 9110 §15.2.2) for an accepted WebSocket handshake: the transport writes
+    /// `head`, calls `exchange.protocolSwitched()`, and hands its connection to `session`.
+    /// Only HTTP/1.1 can; `WebSocketHandshake` refuses the others first.
+    func switchProtocols(_ head: ResponseHead, exchange: Exchange, to session: WebSocketSession)
 }
 
 /// Who reads a request body (an app): the exchange hands it the body as it arrives.
@@ -294,6 +298,26 @@ final class Exchange {
 
     /// The status written, for the log.
     private(set) var status = 0
+
+    /// Answers an accepted WebSocket handshake with 101 and `fields`; the connection then
+    /// belongs to `session`. Like any answer, only if none was given (a timeout's 504).
+    func switchProtocols(fields: [(String, String)], to session: WebSocketSession) {
+        guard !self.transportClosed, case .write = self.state.answer() else { return }
+        self.status = 101
+        var fields = fields
+        if let hsts = self.hsts { fields.append(("Strict-Transport-Security", hsts)) }
+        self.transport.switchProtocols(ResponseHead(status: 101, fields: fields, closes: false, chunked: false),
+                                       exchange: self, to: session)
+    }
+
+    /// The 101 went out and the connection speaks WebSocket now: this exchange is over, and
+    /// logged with its 101; the connection's later life is not a request's.
+    func protocolSwitched() {
+        guard !self.isFinished else { return }
+        self.isFinished = true
+        self.onAbandon = nil
+        self.log()
+    }
 
     /// The transport handed the whole response to the socket (or to the connection's frames).
     func responseHandedOver() {

@@ -104,6 +104,32 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
         self.context?.close(promise: nil)
     }
 
+    /// The handshake's 101 goes out, then the WebSocket handlers take this connection's place
+    /// (and the connection guard's: WebSocket has timeouts of its own). Bytes the client sent
+    /// after the handshake, already read, go to them first.
+    func switchProtocols(_ head: ResponseHead, exchange: Exchange, to session: WebSocketSession) {
+        guard let context else { return }
+        self.writer.writeHead(head, version: .http1_1, allocator: context.channel.allocator)
+        self.writer.flush(context: context)
+        self.acceptsRequests = false
+        self.failed = true
+        self.exchange = nil
+        exchange.protocolSwitched()
+        let early = self.unparsed
+        self.unparsed = nil
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandlers(WebSocketPipeline.handlers(for: session), position: .after(self))
+        } catch {
+            context.close(promise: nil)
+            return
+        }
+        self.generation.connections.markLongLived(context.channel)
+        if let early { context.fireChannelRead(NIOAny(early)) }
+        pipeline.removeHandler(self.connectionGuard, promise: nil)
+        pipeline.removeHandler(context: context, promise: nil)
+    }
+
     func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction) {
         guard let context else { return }
         switch completion {

@@ -110,6 +110,12 @@ final class HTTP2StreamTransport: ExchangeTransport {
         self.connection.reset(self.streamID, code: .cancel)
     }
 
+    /// HTTP/2 has no 101 (RFC 9113 §8.6): `WebSocketHandshake` answers h2 requests to a
+    /// WebSocket route with 426 before this could be reached.
+    func switchProtocols(_ head: ResponseHead, exchange: Exchange, to session: WebSocketSession) {
+        self.abort(exchange: exchange)
+    }
+
     func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction) {
         // A request still arriving after its answer is stopped by the connection state
         // (RST_STREAM NO_ERROR, RFC 9113 §8.1); nothing else outlives the stream.

@@ -17,11 +17,14 @@ public final class AppEndpoint: Sendable {
     /// The files an app answers with (`.file(path)`), served like a static site's, from one
     /// open-file cache for the app's lifetime.
     let files: StaticSite?
+    /// The limits of the app's WebSocket connections.
+    let webSocket: WebSocketConfig
 
-    public init(name: String, app: LoadedApp, requestTimeout: Duration, logger: Logger) {
+    public init(name: String, app: LoadedApp, requestTimeout: Duration, webSocket: WebSocketConfig = WebSocketConfig(), logger: Logger) {
         self.name = name
         self.app = app
         self.requestTimeout = TimeAmount(requestTimeout)
+        self.webSocket = webSocket
         self.logger = logger
         var options = StaticConfig(root: "/")
         options.index = []
@@ -84,7 +87,12 @@ struct AppHandler: RouteHandler {
                         "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
                     ])
                 }
-                exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
+                if case .upgrade(let upgrade) = outcome.response.body {
+                    WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? routePrefix,
+                                          endpoint: endpoint, exchange: exchange)
+                } else {
+                    exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
+                }
             }
         }
         timeout.value = loop.scheduleTask(in: endpoint.requestTimeout) {
@@ -154,6 +162,9 @@ enum AppResponse {
             return Self.file(path, status: status, fields: fields, endpoint: endpoint, exchange: exchange)
         case .stream(let produce):
             return ResponseMessage(status: status, fields: fields, body: .stream(Self.stream(produce, endpoint: endpoint, routePrefix: routePrefix, loop: exchange.eventLoop)))
+        case .upgrade:
+            // `WebSocketRoute` answers these.
+            return .page(500)
         @unknown default:
             return .page(500)
         }

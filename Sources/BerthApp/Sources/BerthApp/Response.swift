@@ -107,6 +107,8 @@ public struct Response: Sendable {
         /// A file the server sends like a static one (sendfile, ranges, conditional requests,
         /// MIME type from the extension unless `Content-Type` is set). An absolute path.
         case file(String)
+        /// A switch to another protocol: ``Body/webSocket(_:)``.
+        case upgrade(WebSocketUpgrade)
     }
 
     /// The status.

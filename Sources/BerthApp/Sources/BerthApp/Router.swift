@@ -96,6 +96,15 @@ public struct Router: Sendable {
     /// Registers a `DELETE` route.
     public mutating func delete(_ pattern: String, use handler: @escaping Handler) { on(.delete, pattern, use: handler) }
 
+    /// Registers a WebSocket route (RFC 6455): a `GET` whose valid handshake switches to the
+    /// WebSocket protocol and runs `handler` with the request and the connection. See
+    /// ``Response/webSocket(_:)`` to decide per request (say, after checking a cookie).
+    public mutating func webSocket(
+        _ pattern: String, use handler: @escaping @Sendable (Request, WebSocket) async throws -> Void
+    ) {
+        on(.get, pattern) { request in .webSocket { socket in try await handler(request, socket) } }
+    }
+
     /// Adds `middleware` after those added before; it runs for every request, around routing
     /// (see ``Middleware``), whether routes were registered before or after this call.
     public mutating func use(_ middleware: some Middleware) {

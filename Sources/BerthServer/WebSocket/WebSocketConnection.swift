@@ -1,0 +1,293 @@
+@_spi(BerthServer) import BerthApp
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// What an accepted handshake hands the connection: the app's code and its limits.
+struct WebSocketSession {
+    let handler: @Sendable (WebSocket) async throws -> Void
+    let maxMessage: Int
+    let idleTimeout: TimeAmount
+    let logger: Logger
+    /// For log lines: the app and the route.
+    let appName: String
+    let route: String
+}
+
+/// A server-initiated close (RFC 6455 §7.4.1, 1001) a draining worker sends its WebSocket
+/// connections once `websocket_drain` has passed.
+struct WebSocketGoingAway: Sendable {}
+
+/// One WebSocket connection on its channel, between NIO's frame decoder and encoder: carries
+/// out what `WebSocketState` decides, runs the app's handler in a task, and keeps both
+/// directions bounded.
+///
+/// - Inbound: whole messages go to a `WebSocketInbox`; while it is full, reading from the
+///   socket pauses, so a slow app holds a few messages, not whatever the client sends.
+/// - Outbound: the app's `send` returns once the frame is written and the channel is writable,
+///   so an app writing faster than the client reads waits instead of filling memory.
+/// - Idle: no frame either way for `idleTimeout` closes with 1001; a close of ours the client
+///   does not answer within `closeReplyTime` ends the connection.
+/// - A graceful stop (`ChannelShouldQuiesceEvent`) leaves the connection open: it closes when
+///   the client or the app closes it, or at `WebSocketGoingAway`.
+final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    static let closeReplyTime = TimeAmount.seconds(5)
+    /// Messages the app may leave untaken before reading pauses.
+    static let inboxLimit = 16
+
+    private var state: WebSocketState
+    private let session: WebSocketSession
+    private var context: ChannelHandlerContext?
+    private var inbox: WebSocketInbox?
+    private var appTask: Task<Void, Never>?
+    private var readingPaused = false
+    private var readPending = false
+    /// Sends waiting for the channel to become writable again.
+    private var writableWaiters: [EventLoopPromise<Void>] = []
+    private var lastActivity = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
+    private var closeTimer: Scheduled<Void>?
+
+    init(session: WebSocketSession) {
+        self.session = session
+        self.state = WebSocketState(maxMessage: session.maxMessage)
+    }
+
+    // MARK: - Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loop = context.eventLoop
+        let connection = NIOLoopBound(self, eventLoop: loop)
+        let inbox = WebSocketInbox(limit: Self.inboxLimit) {
+            loop.execute { connection.value.resumeReading() }
+        }
+        self.inbox = inbox
+        let socket = WebSocket(transport: WebSocketLink(connection: connection, eventLoop: loop), inbox: inbox)
+        let handler = self.session.handler
+        self.appTask = Task {
+            let failure: (any Error)?
+            do {
+                try await handler(socket)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            loop.execute { connection.value.appFinished(failure) }
+        }
+        self.lastActivity = loop.now
+        self.armIdleTimer(at: loop.now + self.session.idleTimeout)
+        // The HTTP/1.1 handler before us may have held a read back while the handshake was
+        // answered.
+        context.read()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.ended()
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.ended()
+        context.fireChannelInactive()
+    }
+
+    /// The connection is gone: the app's messages end, its waiting sends fail, and its task is
+    /// cancelled (nothing it does can reach the client any more).
+    private func ended() {
+        _ = self.state.inputEnded()
+        self.idleTimer?.cancel()
+        self.idleTimer = nil
+        self.closeTimer?.cancel()
+        self.closeTimer = nil
+        // The inbox's demand callback holds this handler: let go of it, or neither is freed.
+        self.inbox?.finish()
+        self.inbox = nil
+        let waiters = self.writableWaiters
+        self.writableWaiters = []
+        for waiter in waiters { waiter.fail(WebSocketError.closed) }
+        self.appTask?.cancel()
+        self.appTask = nil
+    }
+
+    // MARK: - From the client
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.lastActivity = context.eventLoop.now
+        self.perform(self.state.received(self.unwrapInboundIn(data)))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let decoding = error as? NIOWebSocketError {
+            self.perform(self.state.decodingFailed(tooLarge: decoding == .invalidFrameLength))
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case is ChannelShouldQuiesceEvent:
+            // A reload or stop: WebSockets stay until they close or the drain bound passes.
+            return
+        case is WebSocketGoingAway:
+            self.perform(self.state.close(code: .goingAway, reason: "server going away"))
+        case let event as ChannelEvent where event == .inputClosed:
+            self.perform(self.state.inputEnded())
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    // MARK: - Reading, with backpressure
+
+    func read(context: ChannelHandlerContext) {
+        if self.readingPaused {
+            self.readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    private func resumeReading() {
+        self.readingPaused = false
+        if self.readPending, let context {
+            self.readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: - From the app
+
+    /// Writes `message`; the future completes when the app may send the next one.
+    fileprivate func send(_ message: WebSocketMessage, on loop: EventLoop) -> EventLoopFuture<Void> {
+        guard let context, self.state.acceptsMessages else {
+            return loop.makeFailedFuture(WebSocketError.closed)
+        }
+        let frame: WebSocketFrame
+        switch message {
+        case .text(let text):
+            frame = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text))
+        case .binary(let bytes):
+            frame = WebSocketFrame(fin: true, opcode: .binary, data: context.channel.allocator.buffer(bytes: bytes))
+        }
+        self.lastActivity = context.eventLoop.now
+        context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
+        if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.writableWaiters.append(promise)
+        return promise.futureResult
+    }
+
+    fileprivate func close(code: WebSocketCloseCode, reason: String) {
+        self.perform(self.state.close(code: code, reason: reason))
+    }
+
+    /// The app's handler returned (1000) or threw (1011, and a log line).
+    private func appFinished(_ failure: (any Error)?) {
+        self.appTask = nil
+        if let failure, !(failure is CancellationError), failure as? WebSocketError != .closed {
+            self.session.logger.error("app failed on a WebSocket", metadata: [
+                "app.name": "\(self.session.appName)", "http.route": "\(self.session.route)", "error": "\(failure)",
+            ])
+            self.perform(self.state.close(code: .internalError, reason: ""))
+        } else {
+            self.perform(self.state.close(code: .normalClosure, reason: ""))
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            let waiters = self.writableWaiters
+            self.writableWaiters = []
+            for waiter in waiters { waiter.succeed() }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ action: WebSocketState.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .deliver(let message):
+            if self.inbox?.deliver(message) == false { self.readingPaused = true }
+        case .pong(let data):
+            context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: data)), promise: nil)
+        case .sendClose(let code, let reason, let thenClose):
+            var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+            payload.writeInteger(code)
+            payload.writeString(reason)
+            let written = context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
+            if thenClose {
+                // RFC 6455 §7.1.1: the server closes the TCP connection first.
+                let channel = context.channel
+                written.whenComplete { _ in channel.close(promise: nil) }
+            } else {
+                self.armCloseTimer(context: context)
+            }
+        case .closeConnection:
+            context.close(promise: nil)
+        }
+    }
+
+    private func armCloseTimer(context: ChannelHandlerContext) {
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.closeTimer = context.eventLoop.scheduleTask(in: Self.closeReplyTime) {
+            connection.value.perform(connection.value.state.closeReplyTimedOut())
+        }
+    }
+
+    /// One timer for the idle bound: activity moves `lastActivity`, and the timer re-arms for
+    /// the rest when it fires early, so a busy connection costs no rescheduling per frame.
+    private func armIdleTimer(at deadline: NIODeadline) {
+        guard let context else { return }
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        self.idleTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            connection.value.idleTimerFired()
+        }
+    }
+
+    private func idleTimerFired() {
+        guard let context, self.state.phase == .open else { return }
+        let due = self.lastActivity + self.session.idleTimeout
+        if due > context.eventLoop.now {
+            self.armIdleTimer(at: due)
+            return
+        }
+        self.perform(self.state.close(code: .goingAway, reason: "idle timeout"))
+    }
+}
+
+/// The app's handle on the connection: hops to the connection's event loop.
+private struct WebSocketLink: WebSocketTransport {
+    let connection: NIOLoopBound<WebSocketConnection>
+    let eventLoop: EventLoop
+
+    func send(_ message: WebSocketMessage) async throws {
+        try await self.eventLoop.flatSubmit { self.connection.value.send(message, on: self.eventLoop) }.get()
+    }
+
+    func close(code: WebSocketCloseCode, reason: String) async {
+        try? await self.eventLoop.submit { self.connection.value.close(code: code, reason: reason) }.get()
+    }
+}
+
+/// The handlers of a connection that switched to WebSocket: NIO's frame decoder (frames up to
+/// the app's `max_message`; a longer one is refused before its payload is read) and encoder,
+/// then the connection.
+enum WebSocketPipeline {
+    static func handlers(for session: WebSocketSession) -> [ChannelHandler] {
+        [
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: session.maxMessage)),
+            WebSocketFrameEncoder(),
+            WebSocketConnection(session: session),
+        ]
+    }
+}

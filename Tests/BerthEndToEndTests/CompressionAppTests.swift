@@ -18,6 +18,17 @@ struct CompressionAppTests {
         let noTransform = try berth.curl("/api/report?transform=no", host: "zip.test", over: transport, headers: ["Accept-Encoding: gzip"])
         #expect(noTransform.header("content-encoding") == nil && noTransform.body == identity.body)
 
+        // A large whole body is compressed a slice at a time, streamed: no Content-Length, and
+        // the same bytes once decoded.
+        let large = try berth.curl("/api/report?rows=8000", host: "zip.test", over: transport)
+        #expect(large.body.count > 500_000 && large.header("content-length") == String(large.body.count))
+        for coding in ["gzip", "br"] {
+            let sliced = try berth.curl("/api/report?rows=8000", host: "zip.test", over: transport, headers: ["Accept-Encoding: \(coding)"])
+            #expect(sliced.status == 200 && sliced.header("content-encoding") == coding && sliced.header("content-length") == nil)
+            if transport != .https2 { #expect(sliced.header("transfer-encoding") == "chunked") }
+            #expect(try CompressionClients.decode(sliced.body, coding: coding) == large.body)
+        }
+
         // A chunk a second from the app: each one decoded by curl as it arrives, not at the end.
         let (lines, headers) = try CompressionClients.timedLines(berth, "/api/slow-stream", host: "zip.test", over: transport)
         #expect(headers.contains("content-encoding: br") || headers.contains("content-encoding: gzip"), "\(headers)")

@@ -28,9 +28,11 @@ enum CompressionFilter {
 
     /// - `answered`: the message before conditional evaluation, when the conditional filter
     ///   ran; a 304 that came of it is decided as that 200 was.
+    /// - `loop`: where a large whole body is compressed a slice per tick (see `SlicedBody`);
+    ///   without one it is compressed at once.
     static func apply(
         to message: inout ResponseMessage, answered: ResponseMessage?, settings: CompressionSettings?, acceptEncoding: String?,
-        variants: VariantCache, allocator: ByteBufferAllocator
+        variants: VariantCache, allocator: ByteBufferAllocator, loop: EventLoop? = nil
     ) {
         guard let settings else { return }
         // Without Accept-Encoding the only possible change is `Vary: Accept-Encoding`: an
@@ -53,7 +55,7 @@ enum CompressionFilter {
             Self.markCompressed(&message, coding: coding, level: settings.level(of: coding), length: nil, notModified: true)
         case .compress(let coding):
             Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants,
-                          allocator: allocator)
+                          allocator: allocator, loop: loop)
         }
     }
 
@@ -78,10 +80,21 @@ enum CompressionFilter {
         }
     }
 
+    /// A whole body larger than this (an app's, a page's; static files have the variant cache)
+    /// is compressed as a stream, a slice per event-loop tick, rather than in one go: 4 MiB at
+    /// gzip's level 5 would hold the loop, and every other connection on it, for tens of
+    /// milliseconds. Like nginx's gzip, such an answer goes chunked, without Content-Length.
+    static let wholeBodySliceBytes = 64 * 1024
+
     private static func compress(
         _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int64?, variants: VariantCache,
-        allocator: ByteBufferAllocator
+        allocator: ByteBufferAllocator, loop: EventLoop?
     ) {
+        if let loop, message.variantSource == nil, case .bytes(let buffer) = message.body,
+            buffer.readableBytes > Self.wholeBodySliceBytes
+        {
+            message.body = .stream(SlicedBody.stream(buffer, sliceBytes: Self.wholeBodySliceBytes, loop: loop))
+        }
         if case .stream(let stream) = message.body {
             guard let encoder = ContentEncoder(coding: coding, level: level) else { return Self.addVary(to: &message) }
             message.body = .stream(CompressingStream.wrap(stream, encoder: encoder, allocator: allocator))

@@ -22,7 +22,7 @@ enum ResponseFilters {
         CompressionFilter.apply(
             to: &message, answered: answered, settings: CompressionFilter.settings(host: exchange.host, route: exchange.route),
             acceptEncoding: CompressionFilter.acceptEncoding(exchange.head), variants: exchange.generation.variants,
-            allocator: exchange.allocator)
+            allocator: exchange.allocator, loop: exchange.eventLoop)
     }
 }
 

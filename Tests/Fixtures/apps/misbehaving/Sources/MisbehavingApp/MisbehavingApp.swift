@@ -68,8 +68,9 @@ public struct MisbehavingApp: App {
             return response
         }
         router.get("/api/report") { request in
-            // About 16 KiB of JSON, the shape of a typical API answer.
-            let rows = (0..<240).map { Row(id: $0, name: "item \($0)", price: Double($0) * 1.25, tags: ["coffee", "roast"]) }
+            // About 16 KiB of JSON, the shape of a typical API answer (`rows` for more).
+            let count = Int(request.queryItems["rows"] ?? "") ?? 240
+            let rows = (0..<count).map { Row(id: $0, name: "item \($0)", price: Double($0) * 1.25, tags: ["coffee", "roast"]) }
             var response = try Response.json(rows)
             if request.queryItems["transform"] == "no" { response.headers.add(name: "Cache-Control", value: "no-transform") }
             return response

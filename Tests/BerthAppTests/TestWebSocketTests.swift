@@ -9,6 +9,8 @@ import Testing
 struct SocketApp: App {
     /// What the `/ws/count` handler saw after the client's messages ended.
     static let counted = Mutex<[String: Int]>([:])
+    /// How many sends of `/ws/flood/:key` returned so far.
+    static let flooded = Mutex<[String: Int]>([:])
     let router: Router
 
     init(context: AppContext) {
@@ -35,8 +37,12 @@ struct SocketApp: App {
         router.webSocket("/ws/fail") { _, _ in
             throw HTTPError(.internalServerError, "broken")
         }
-        router.webSocket("/ws/flood") { _, socket in
-            for number in 1...100 { try await socket.send("\(number)") }
+        router.webSocket("/ws/flood/:key") { request, socket in
+            let key = request.parameters["key"] ?? "-"
+            for number in 1...100 {
+                try await socket.send("\(number)")
+                Self.flooded.withLock { $0[key, default: 0] += 1 }
+            }
         }
         router.get("/ws/private") { request in
             guard request.headers["Cookie"] == "session=ok" else { return Response(status: .forbidden) }
@@ -95,8 +101,15 @@ struct TestWebSocketTests {
 
     @Test func aSlowReaderHoldsTheAppBack() async throws {
         let client = try await AppTestClient(SocketApp.self)
-        let socket = try await client.webSocket("/ws/flood")
+        let key = UUID().uuidString
+        let socket = try await client.webSocket("/ws/flood/\(key)")
         // The app's sends wait while 16 messages are not received: nothing is lost or piled up.
+        let sent = { SocketApp.flooded.withLock { $0[key] ?? 0 } }
+        let filled = ContinuousClock.now + .seconds(5)
+        while sent() < 15 && ContinuousClock.now < filled { try await Task.sleep(for: .milliseconds(5)) }
+        // Time for an unbounded send to run ahead, which a held-back one cannot.
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(sent() == 15, "the 16th send waits until the test receives")
         var received: [String] = []
         while let message = try await socket.receive() {
             guard case .text(let text) = message else { break }

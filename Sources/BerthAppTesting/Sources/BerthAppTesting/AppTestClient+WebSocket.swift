@@ -19,7 +19,8 @@ extension AppTestClient {
     /// with the app's answer when it did not accept.
     public func webSocket(_ target: String, headers: KeyValuePairs<String, String> = [:]) async throws -> TestWebSocket {
         var fields = headers.map { (name: $0.key, value: $0.value) }
-        // What a browser sends (the RFC's sample key); the server checks them before the app runs.
+        // What a browser sends (the key is RFC 6455 §1.3's sample); the server checks these
+        // fields once the app accepted, and answers 400 or 426 instead when they are wrong.
         fields += [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Version", "13"),
                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]
         let request = try makeRequest(.get, target, fields: fields, body: .empty)

@@ -101,12 +101,17 @@ form.addEventListener("submit", async (event) => {
 // falling behind) are reopened after 0.5 s, doubling up to 30 s; each new connection reloads
 // the list, since changes made while it was closed were not sent.
 let retryDelay = 500;
+// The server closes a WebSocket with no frame either way for its idle timeout (60 s unless the
+// app's `websocket: idle_timeout` says otherwise); a quiet list still has its page open.
+const keepAliveInterval = 25000;
 
 function follow() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const socket = new WebSocket(`${scheme}//${location.host}/api/notes/live`);
+  let keepAlive;
   socket.addEventListener("open", async () => {
     retryDelay = 500;
+    keepAlive = setInterval(() => socket.send("keepalive"), keepAliveInterval);
     await refresh();
     document.body.dataset.live = "open";
   });
@@ -118,6 +123,7 @@ function follow() {
     }
   });
   socket.addEventListener("close", () => {
+    clearInterval(keepAlive);
     document.body.dataset.live = "closed";
     setTimeout(follow, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 30000);

@@ -105,7 +105,8 @@ final class Subscription: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Pages send nothing; reading still notices the close handshake and ends the feed.
+            // Pages send only keep-alive messages (against the idle timeout); reading them
+            // also notices the close handshake and ends the feed.
             group.addTask {
                 for try await _ in socket.messages {}
             }

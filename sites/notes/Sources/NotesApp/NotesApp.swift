@@ -80,12 +80,10 @@ public struct NotesApp: App {
         context.log(.info, "notes are kept in \(store.file)")
         // With `workers: N`, each worker has its own NotesApp and feed: look at the shared file
         // every second so pages connected to this worker also see the others' changes.
-        watcher.start { [store, context] in
-            do {
-                try await store.publishOutsideChanges()
-            } catch {
-                context.log(.error, "cannot check \(store.file) for changes: \(error)")
-            }
+        watcher.start { [store] in
+            try await store.publishOutsideChanges()
+        } failed: { [store, context] error in
+            context.log(.error, "cannot check \(store.file) for changes: \(error)")
         }
     }
 

@@ -9,12 +9,22 @@ final class OutsideChangeWatcher: Sendable {
 
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    func start(_ check: @escaping @Sendable () async -> Void) {
+    /// Runs `check` every ``interval``. `failed` hears of a failure once, not every second,
+    /// until `check` succeeds again or fails differently.
+    func start(_ check: @escaping @Sendable () async throws -> Void, failed: @escaping @Sendable (any Error) -> Void) {
         let started = Task {
+            var lastFailure: String?
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.interval)
                 guard !Task.isCancelled else { return }
-                await check()
+                do {
+                    try await check()
+                    lastFailure = nil
+                } catch {
+                    let text = "\(error)"
+                    if text != lastFailure { failed(error) }
+                    lastFailure = text
+                }
             }
         }
         task.withLock { $0?.cancel(); $0 = started }

@@ -1,6 +1,7 @@
 import BerthApp
 import BerthAppTesting
 import Foundation
+import Synchronization
 import Testing
 import NotesApp
 
@@ -165,6 +166,24 @@ struct NotesAppTests {
         #expect(received < 120)
         #expect(slow.closeCode == .policyViolation)
         await fast.close()
+        await client.stop()
+    }
+
+    @Test func anUnreadableFileIsLoggedOnceNotEverySecond() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/notes-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let lines = Mutex<[String]>([])
+        let client = try await AppTestClient(NotesApp.self, settings: ["data_dir": .string(folder)],
+                                             log: { _, message, _ in lines.withLock { $0.append(message) } })
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: folder + "/notes.json"))
+        let failures = { lines.withLock { $0.filter { $0.contains("cannot check") } } }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while failures().isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(failures().count == 1, "\(lines.withLock { $0 })")
+        #expect(failures().first?.contains("is not a notes file") == true)
+        // Two more looks at the same broken file: no new line.
+        try await Task.sleep(for: .milliseconds(2200))
+        #expect(failures().count == 1, "\(lines.withLock { $0 })")
         await client.stop()
     }
 }

@@ -93,8 +93,15 @@ public final class AppTestClient: Sendable {
     func makeRequest(
         _ method: Request.Method, _ target: String, headers: KeyValuePairs<String, String>, body: TestRequestBody
     ) throws -> Request {
+        try makeRequest(method, target, fields: headers.map { (name: $0.key, value: $0.value) }, body: body)
+    }
+
+    /// The same, from header fields built at run time.
+    func makeRequest(
+        _ method: Request.Method, _ target: String, fields: [(name: String, value: String)], body: TestRequestBody
+    ) throws -> Request {
         guard target.hasPrefix("/") else { throw AppTestClientError.targetNotAPath(target) }
-        var fields = headers.map { (name: $0.key, value: $0.value) }
+        var fields = fields
         if let type = body.contentType, !fields.contains(where: { $0.name.lowercased() == "content-type" }) {
             fields.append((name: "Content-Type", value: type))
         }
@@ -180,12 +187,16 @@ private final class Lifecycle: @unchecked Sendable {
 public enum AppTestClientError: Error, Sendable, CustomStringConvertible {
     /// A target must be a path such as `/notes?page=2`.
     case targetNotAPath(String)
+    /// The app answered a WebSocket handshake with this response instead of accepting it.
+    case notAWebSocket(TestResponse)
 
     /// A sentence for test output.
     public var description: String {
         switch self {
         case .targetNotAPath(let target):
             return "request target \(target.debugDescription) is not a path: write it as /path or /path?query"
+        case .notAWebSocket(let response):
+            return "the app answered the WebSocket handshake with \(response.status.code) instead of Response.webSocket"
         }
     }
 }

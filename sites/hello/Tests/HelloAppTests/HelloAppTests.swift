@@ -1,3 +1,4 @@
+import BerthApp
 import BerthAppTesting
 import HelloApp
 import Testing
@@ -40,6 +41,17 @@ struct HelloAppTests {
         let post = try await client.post("/hello", body: "hi")
         #expect(post.status == .methodNotAllowed)
         #expect(post.headers["Allow"] == "GET, HEAD")
+        await client.stop()
+    }
+
+    @Test func echoesWebSocketMessages() async throws {
+        let client = try await AppTestClient(HelloApp.self)
+        let socket = try await client.webSocket("/ws/echo")
+        try await socket.send(.text("hi"))
+        #expect(try await socket.receive() == .text("hi"))
+        try await socket.send(.binary([0xff, 0x00]))
+        #expect(try await socket.receive() == .binary([0xff, 0x00]))
+        await socket.close()
         await client.stop()
     }
 }

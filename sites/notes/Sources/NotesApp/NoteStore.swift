@@ -40,15 +40,26 @@ enum NoteStoreError: Error, CustomStringConvertible {
 /// and a reader never sees half a file. Workers are separate processes with their own memory,
 /// so each change takes an exclusive `flock` and re-reads the file first; reads take a shared
 /// lock and reuse the parsed file while its inode, size and mtime are unchanged.
+///
+/// Every change is also published to `feed`, here inside the actor, so the feed sees changes
+/// in the order they were made. Changes another worker process made reach this worker's pages
+/// through ``publishOutsideChanges()``, which the app calls every second: it compares the file
+/// with the notes already published and publishes the difference. Publishing is idempotent per
+/// note (a note is announced as added once, as deleted once), so a change seen both ways is
+/// sent once.
 actor NoteStore {
     nonisolated let folder: String
     nonisolated let file: String
+    nonisolated let feed: NoteFeed
+    /// The ids of the notes the feed has announced and not yet announced as deleted.
+    private var published: Set<Int> = []
     private let lockPath: String
     private var folderDescriptor: Int32 = -1
     private var lockDescriptor: Int32 = -1
     private var cached: (stamp: [Int], contents: NotesFile)?
 
-    init(folder: String) {
+    init(folder: String, feed: NoteFeed) {
+        self.feed = feed
         self.folder = folder
         self.file = folder + "/notes.json"
         self.lockPath = folder + "/notes.lock"
@@ -63,6 +74,9 @@ actor NoteStore {
         }
         folderDescriptor = try check(Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC), "open", folder)
         lockDescriptor = try check(Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644), "open", lockPath)
+        // A file that cannot be read yet fails its requests, as before, not the start; the
+        // first successful look then announces its notes to open pages.
+        published = Set(((try? all()) ?? []).map(\.id))
     }
 
     /// Closes what ``open()`` opened; the worker is draining.
@@ -88,6 +102,7 @@ actor NoteStore {
             contents.nextID += 1
             contents.notes.append(note)
             try save(contents)
+            publish(.added(note))
             return note
         }
     }
@@ -98,8 +113,28 @@ actor NoteStore {
             guard let index = contents.notes.firstIndex(where: { $0.id == id }) else { return false }
             contents.notes.remove(at: index)
             try save(contents)
+            publish(.deleted(id: id))
             return true
         }
+    }
+
+    /// Publishes the notes other worker processes added or deleted since the last look. Cheap
+    /// while the file is unchanged: one `stat` against the cached stamp.
+    func publishOutsideChanges() throws {
+        let notes = try all()
+        let present = Set(notes.map(\.id))
+        for note in notes where !published.contains(note.id) { publish(.added(note)) }
+        for id in published.subtracting(present).sorted() { publish(.deleted(id: id)) }
+    }
+
+    private func publish(_ event: NoteEvent) {
+        switch event {
+        case .added(let note):
+            guard published.insert(note.id).inserted else { return }
+        case .deleted(let id):
+            guard published.remove(id) != nil else { return }
+        }
+        feed.publish(event)
     }
 
     private func locked<T>(_ mode: Int32, _ body: () throws -> T) throws -> T {

@@ -5,6 +5,8 @@ import BerthApp
 /// - `GET /api/notes`: every note, oldest first
 /// - `POST /api/notes` with `{"text": "…"}`: 201 and the new note
 /// - `GET /api/notes/:id`, `DELETE /api/notes/:id`: the note, or 204; 404 when there is none
+/// - `GET /api/notes/live`: a WebSocket that sends each change as it happens, as JSON text
+///   messages: `{"type":"added","note":{…}}` and `{"type":"deleted","id":7}` (see ``NoteFeed``)
 /// - `GET /api/crash`: traps on purpose, only with the setting `crash_route: true` (fault tests)
 ///
 /// Every answer carries `Cache-Control: no-store`: notes change, and a cached list would hide
@@ -15,13 +17,15 @@ public struct NotesApp: App {
     public let router: Router
     private let store: NoteStore
     private let context: AppContext
+    private let watcher = OutsideChangeWatcher()
 
     /// Longest note accepted, in characters.
     static let maximumLength = 10_000
 
     public init(context: AppContext) {
         let folder = context.resolve(context.settings["data_dir"]?.string ?? "data")
-        let store = NoteStore(folder: folder)
+        let feed = NoteFeed()
+        let store = NoteStore(folder: folder, feed: feed)
         self.store = store
         self.context = context
 
@@ -56,6 +60,13 @@ public struct NotesApp: App {
             guard try await store.delete(id: id) else { return try Self.problem(.notFound, "no note \(id)") }
             return Response(status: .noContent)
         }
+        router.get("/api/notes/live") { _ in
+            // Subscribed before the 101 goes out, so that nothing is missed between the page's
+            // `open` and the list it then reloads; a refused handshake drops the response and,
+            // with it, the subscription.
+            let subscription = feed.subscribe()
+            return Response.webSocket { socket in try await subscription.forward(to: socket) }
+        }
         if context.settings["crash_route"]?.bool == true {
             router.get("/api/crash") { _ in
                 fatalError("GET /api/crash: trapping on purpose (crash_route is on)")
@@ -67,9 +78,17 @@ public struct NotesApp: App {
     public func start() async throws {
         try await store.open()
         context.log(.info, "notes are kept in \(store.file)")
+        // With `workers: N`, each worker has its own NotesApp and feed: look at the shared file
+        // every second so pages connected to this worker also see the others' changes.
+        watcher.start { [store] in
+            try await store.publishOutsideChanges()
+        } failed: { [store, context] error in
+            context.log(.error, "cannot check \(store.file) for changes: \(error)")
+        }
     }
 
     public func stop() async {
+        await watcher.stop()
         await store.close()
     }
 

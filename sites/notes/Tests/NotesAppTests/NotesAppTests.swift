@@ -1,6 +1,7 @@
 import BerthApp
 import BerthAppTesting
 import Foundation
+import Synchronization
 import Testing
 import NotesApp
 
@@ -90,5 +91,99 @@ struct NotesAppTests {
         #expect(options.headers["Allow"] == "GET, HEAD")
         await safe.stop()
         await armed.stop()
+    }
+
+    /// What the live feed sends.
+    struct EventJSON: Decodable, Equatable {
+        let type: String
+        let note: NoteJSON?
+        let id: Int?
+    }
+
+    static func event(_ message: WebSocketMessage?) throws -> EventJSON {
+        guard case .text(let text) = message else { throw HTTPError(.badRequest, "expected a text message, got \(String(describing: message))") }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(EventJSON.self, from: Data(text.utf8))
+    }
+
+    @Test func theLiveFeedSendsAddsAndDeletesToEveryPage() async throws {
+        let client = try await AppTestClient(NotesApp.self)
+        let first = try await client.webSocket("/api/notes/live")
+        let second = try await client.webSocket("/api/notes/live")
+        let created = try await client.post("/api/notes", body: .json(["text": "live note"]))
+        let note = try await created.json(as: NoteJSON.self)
+        for page in [first, second] {
+            let added = try Self.event(try await page.receive())
+            #expect(added == EventJSON(type: "added", note: note, id: nil))
+        }
+        #expect(try await client.delete("/api/notes/\(note.id)").status == .noContent)
+        for page in [first, second] {
+            #expect(try Self.event(try await page.receive()) == EventJSON(type: "deleted", note: nil, id: note.id))
+        }
+        // A page that left no longer gets events; the one still open does.
+        await first.close()
+        _ = try await client.post("/api/notes", body: .json(["text": "after"]))
+        #expect(try Self.event(try await second.receive()).note?.text == "after")
+        await second.close()
+        await client.stop()
+    }
+
+    @Test func theLiveFeedSeesChangesOfAnotherWorker() async throws {
+        // Two app instances on one data folder stand for two worker processes.
+        let folder = FileManager.default.temporaryDirectory.path + "/notes-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let here = try await AppTestClient(NotesApp.self, settings: ["data_dir": .string(folder)])
+        let there = try await AppTestClient(NotesApp.self, settings: ["data_dir": .string(folder)])
+        let page = try await here.webSocket("/api/notes/live")
+        let note = try await there.post("/api/notes", body: .json(["text": "from elsewhere"])).json(as: NoteJSON.self)
+        #expect(try Self.event(try await page.receive(within: .seconds(5))) == EventJSON(type: "added", note: note, id: nil))
+        #expect(try await there.delete("/api/notes/\(note.id)").status == .noContent)
+        #expect(try Self.event(try await page.receive(within: .seconds(5))) == EventJSON(type: "deleted", note: nil, id: note.id))
+        // Its own change is sent once, though the file watch sees it too.
+        _ = try await here.post("/api/notes", body: .json(["text": "mine"]))
+        #expect(try Self.event(try await page.receive()).note?.text == "mine")
+        await #expect(throws: TestWebSocketError.self) { try await page.receive(within: .milliseconds(2500)) }
+        await page.close()
+        await here.stop()
+        await there.stop()
+    }
+
+    @Test func aPageTooFarBehindIsDisconnected() async throws {
+        let client = try await AppTestClient(NotesApp.self)
+        let slow = try await client.webSocket("/api/notes/live")
+        let fast = try await client.webSocket("/api/notes/live")
+        // The slow page reads nothing: the kit holds 16 of the app's sends, the feed 64 more.
+        for number in 1...120 {
+            _ = try await client.post("/api/notes", body: .json(["text": "note \(number)"]))
+            #expect(try Self.event(try await fast.receive()).note?.text == "note \(number)")
+        }
+        var received = 0
+        while let message = try await slow.receive() {
+            _ = try Self.event(message)
+            received += 1
+        }
+        #expect(received < 120)
+        #expect(slow.closeCode == .policyViolation)
+        await fast.close()
+        await client.stop()
+    }
+
+    @Test func anUnreadableFileIsLoggedOnceNotEverySecond() async throws {
+        let folder = FileManager.default.temporaryDirectory.path + "/notes-test-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let lines = Mutex<[String]>([])
+        let client = try await AppTestClient(NotesApp.self, settings: ["data_dir": .string(folder)],
+                                             log: { _, message, _ in lines.withLock { $0.append(message) } })
+        try Data("not json".utf8).write(to: URL(fileURLWithPath: folder + "/notes.json"))
+        let failures = { lines.withLock { $0.filter { $0.contains("cannot check") } } }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while failures().isEmpty && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(failures().count == 1, "\(lines.withLock { $0 })")
+        #expect(failures().first?.contains("is not a notes file") == true)
+        // Two more looks at the same broken file: no new line.
+        try await Task.sleep(for: .milliseconds(2200))
+        #expect(failures().count == 1, "\(lines.withLock { $0 })")
+        await client.stop()
     }
 }

@@ -23,8 +23,20 @@ extension ACMEClient {
     }
 
     /// §7.5.1: the client says it is ready for validation by posting an empty object.
+    ///
+    /// A post whose answer was lost (a transport retry, a slow CA) may have been taken: the
+    /// CA then refuses the repeat because the challenge is no longer pending. The challenge as
+    /// the CA has it decides: being validated, or valid, is what the post asked for.
     public func respond(to challenge: ACMEChallenge) async throws {
-        _ = try await post(challenge.url, payload: Array("{}".utf8))
+        do {
+            _ = try await post(challenge.url, payload: Array("{}".utf8))
+        } catch ACMEError.problem(let problem, let url) {
+            let current: ACMEChallenge? = try? decode(try await post(challenge.url, payload: nil), from: challenge.url)
+            guard let current, current.status == .processing || current.status == .valid else {
+                throw ACMEError.problem(problem, url: url)
+            }
+            logger.debug("acme challenge was answered already", metadata: ["acme.url": "\(challenge.url)", "acme.status": "\(current.status)"])
+        }
     }
 
     /// §7.5.1: polls an authorization until it is no longer pending, honouring Retry-After.

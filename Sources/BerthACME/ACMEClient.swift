@@ -10,7 +10,7 @@ public actor ACMEClient {
     public nonisolated let directoryURL: String
     public nonisolated let accountKey: AccountKey
     private let transport: any ACMETransport
-    private let logger: Logger
+    let logger: Logger
     private var cachedDirectory: ACMEDirectory?
     /// Nonces from `Replay-Nonce` fields, each good for one request (§6.5).
     private var nonces: [String] = []

@@ -61,6 +61,33 @@ import Testing
     }
 
     /// RFC 8555 §6.5: a badNonce answer is retried with the nonce it carried.
+    /// A challenge post whose answer was lost may have been taken: the repeat is refused as
+    /// the challenge is no longer pending, and the challenge's own status then decides.
+    @Test func aChallengeAnsweredAlreadyIsNotAnError() async throws {
+        let challenge = ACMEChallenge(type: "http-01", url: "https://ca.test/chall/1", status: .pending, token: "t", error: nil)
+        func client(_ responses: [ACMEHTTPResponse]) async -> (ACMEClient, ScriptedTransport) {
+            let transport = ScriptedTransport([.directory, .nonce("n1")] + responses)
+            let client = ACMEClient(directoryURL: "https://ca.test/dir", accountKey: AccountKey(), transport: transport, logger: logger)
+            await client.useAccount(url: "https://ca.test/acct/1")
+            return (client, transport)
+        }
+        let refused = ACMEHTTPResponse.problem(400, "malformed", "Cannot update challenge with status valid, only status pending", nonce: "n2")
+        let (taken, takenTransport) = await client([
+            refused, .json(200, #"{"type":"http-01","url":"https://ca.test/chall/1","status":"valid","token":"t"}"#, nonce: "n3"),
+        ])
+        try await taken.respond(to: challenge)
+        // The refused post, then the challenge read with POST-as-GET (an empty payload).
+        let reads = takenTransport.requests.filter { $0.method == "POST" }
+        #expect(reads.count == 2 && reads.allSatisfy { $0.url == challenge.url })
+        #expect(try ScriptedTransport.signed(reads[1]).payload == nil)
+
+        // Still pending (or gone wrong): the refusal stands.
+        let (pending, _) = await client([
+            refused, .json(200, #"{"type":"http-01","url":"https://ca.test/chall/1","status":"pending","token":"t"}"#, nonce: "n3"),
+        ])
+        await #expect(throws: ACMEError.self) { try await pending.respond(to: challenge) }
+    }
+
     @Test func badNonceIsRetriedWithTheFreshNonce() async throws {
         let transport = ScriptedTransport([
             .directory, .nonce("stale"),

@@ -66,7 +66,7 @@ final class BerthProcess: @unchecked Sendable {
             }
         }
         try process.run()
-        guard let line = output.waitForLine(containing: readyLine, timeout: startTimeout) else {
+        guard let line = output.waitForLine(containing: readyLine, timeout: startTimeout, alive: { process.isRunning }) else {
             process.terminate()
             process.waitUntilExit()
             throw BerthProcessError.didNotStart(output.text)
@@ -186,8 +186,12 @@ final class OutputCollector: @unchecked Sendable {
         }
     }
 
-    func waitForLine(containing needle: String, timeout: TimeInterval) -> String? {
-        let deadline = Date().addingTimeInterval(timeout)
+    /// The first line holding `needle`; nil once the timeout passed, the output ended, or
+    /// `alive` says the process is gone (a child it started may keep the pipe open after it,
+    /// which would otherwise cost the whole timeout: minutes, when apps are built first).
+    func waitForLine(containing needle: String, timeout: TimeInterval, alive: () -> Bool = { true }) -> String? {
+        var deadline = Date().addingTimeInterval(timeout)
+        var gone = false
         self.condition.lock()
         defer { self.condition.unlock() }
         while true {
@@ -195,7 +199,13 @@ final class OutputCollector: @unchecked Sendable {
             if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) {
                 return String(line)
             }
-            if self.finished || !self.condition.wait(until: deadline) { return nil }
+            if self.finished || Date() >= deadline { return nil }
+            if !gone && !alive() {
+                // Its last words may still be in the pipe: a moment for them, for the report.
+                gone = true
+                deadline = min(deadline, Date().addingTimeInterval(2))
+            }
+            _ = self.condition.wait(until: min(deadline, Date().addingTimeInterval(1)))
         }
     }
 }

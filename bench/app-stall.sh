@@ -29,12 +29,7 @@ install_missing wrk
 mkdir -p "$WORK/www" "$WORK/logs"
 head -c 1024 /dev/zero | tr '\0' x >"$WORK/www/1k.html"
 
-if [ -z "${BERTH:-}" ]; then
-  log "building berth (release)"
-  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-    || { tail -20 "$WORK/logs/build.log"; exit 1; }
-  BERTH="$ROOT/.build-release/release/berth"
-fi
+BERTH=$(berth_binary)
 
 cat >"$WORK/berth.yaml" <<YAML
 listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]

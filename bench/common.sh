@@ -60,3 +60,14 @@ http {
 }
 CONF
 }
+
+# The berth to measure: $BERTH when given, else a release build of this checkout in .build-release.
+# Every product is built: the launcher starts berth-master and berth-worker from its own folder.
+berth_binary() {
+  if [ -n "${BERTH:-}" ]; then echo "$BERTH"; return; fi
+  mkdir -p "$WORK/logs"
+  log "building berth (release)"
+  swift build -c release --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
+    || { tail -20 "$WORK/logs/build.log" >&2; exit 1; }
+  echo "$ROOT/.build-release/release/berth"
+}

@@ -52,12 +52,7 @@ body = text.encode()[: 65536 - len(head) - len(tail)].decode(errors="ignore")
 pathlib.Path(sys.argv[2]).write_text(head + body + tail)
 PY
 
-if [ -z "${BERTH:-}" ]; then
-  log "building berth (release)"
-  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-    || { tail -20 "$WORK/logs/build.log"; exit 1; }
-  BERTH="$ROOT/.build-release/release/berth"
-fi
+BERTH=$(berth_binary)
 
 cat >"$WORK/berth.yaml" <<YAML
 listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]

@@ -44,12 +44,7 @@ printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body
   "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
 [ -f "$WORK/www/1m.bin" ] || head -c 1048576 /dev/urandom >"$WORK/www/1m.bin"
 
-if [ -z "${BERTH:-}" ]; then
-  log "building berth (release)"
-  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-    || { tail -20 "$WORK/logs/build.log"; exit 1; }
-  BERTH="$ROOT/.build-release/release/berth"
-fi
+BERTH=$(berth_binary)
 
 write_berth_config() { # docroot
   cat >"$WORK/berth.yaml" <<YAML

@@ -33,12 +33,7 @@ HB_PORT=18095
 source "$ROOT/bench/common.sh"
 mkdir -p "$WORK/logs"
 
-if [ -z "${BERTH:-}" ]; then
-  log "building berth (release)"
-  swift build -c release --product berth --package-path "$ROOT" --scratch-path "$ROOT/.build-release" >"$WORK/logs/build.log" 2>&1 \
-    || { tail -20 "$WORK/logs/build.log"; exit 1; }
-  BERTH="$ROOT/.build-release/release/berth"
-fi
+BERTH=$(berth_binary)
 if [ -z "${HB:-}" ]; then
   mkdir -p "$WORK/hb-echo"
   cp -R "$ROOT/bench/websocket/hb-echo/." "$WORK/hb-echo/"

@@ -32,13 +32,15 @@ final class FileCache: Sendable {
     /// The cached file for `path` if it still has `identity`; a stale entry is dropped.
     func lookup(_ path: String, identity: FileIdentity) -> CachedFile? {
         let (hit, stale) = state.withLock { state -> (CachedFile?, CachedFile?) in
-            guard let slot = state.slots[path] else { return (nil, nil) }
-            guard slot.file.identity == identity else {
+            // One hash of the path per hit: the slot is found once and updated through its index.
+            guard let index = state.slots.index(forKey: path) else { return (nil, nil) }
+            let file = state.slots.values[index].file
+            guard file.identity == identity else {
                 return (nil, Self.remove(path, from: &state))
             }
             state.clock &+= 1
-            state.slots[path]?.lastUse = state.clock
-            return (slot.file, nil)
+            state.slots.values[index].lastUse = state.clock
+            return (file, nil)
         }
         _ = stale  // released here, outside the lock (its deinit may close a descriptor)
         return hit

@@ -27,7 +27,9 @@ public typealias FieldBlockEncoder = @Sendable ([(String, String)]) -> ByteBuffe
 
 /// The fields of a full (200) response of one file in its own representation: what nearly
 /// every request for a hot file gets, so they are built once per open file, not per response.
-struct FullResponseFields: Sendable {
+/// One shared object: a response carries it with a single reference, however often it is
+/// handed on.
+public final class PreparedFields: Sendable {
     /// How a site answers: the same for every file of it but the media type.
     struct Profile: Sendable {
         var contentType: String
@@ -37,11 +39,11 @@ struct FullResponseFields: Sendable {
     }
 
     let contentType: String
-    let fields: [(String, String)]
+    public let fields: [(String, String)]
     /// `fields` as HTTP/1.1 field lines.
-    let serialized: ByteBuffer
+    public let http1: ByteBuffer
     /// `fields` as the server's `FieldBlockEncoder` made them.
-    let fieldBlock: ByteBuffer?
+    public let fieldBlock: ByteBuffer?
 
     init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
         var fields = [
@@ -59,7 +61,7 @@ struct FullResponseFields: Sendable {
         }
         self.contentType = profile.contentType
         self.fields = fields
-        self.serialized = serialized
+        self.http1 = serialized
         self.fieldBlock = profile.fieldBlock?(fields)
     }
 }
@@ -72,12 +74,19 @@ struct FileResponder: Sendable {
     let varyOnEncoding: Bool
     let fieldBlock: FieldBlockEncoder?
 
-    func profile(contentType: String) -> FullResponseFields.Profile {
-        FullResponseFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding, fieldBlock: fieldBlock)
+    func profile(contentType: String) -> PreparedFields.Profile {
+        PreparedFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding, fieldBlock: fieldBlock)
     }
 
     func respond(_ representation: Representation, to request: StaticRequest, now: Int) -> StaticResponse {
         let file = representation.file
+        // Nearly every request asks for the whole file with no conditions: its prepared answer,
+        // without building the entity-tag or evaluating preconditions that are absent.
+        if request.headers.asksUnconditionally, representation.coding == nil, let full = file.fullResponse,
+            full.contentType == representation.contentType
+        {
+            return self.fullResponse(full, of: representation, isHead: request.method == "HEAD")
+        }
         let size = file.size
         let entityTag = representation.entityTag
         let lastModified = representation.lastModified
@@ -119,15 +128,7 @@ struct FileResponder: Sendable {
         switch decision {
         case .ignore:
             if representation.coding == nil, let full = file.fullResponse, full.contentType == representation.contentType {
-                // The common case: fields prepared when the file was opened.
-                var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
-                response.serializedHeaders = full.serialized
-                response.preparedFieldBlock = full.fieldBlock
-                response.variantSource = representation.variantSource
-                guard !isHead else { return response }
-                guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
-                response.body = body
-                return response
+                return self.fullResponse(full, of: representation, isHead: isHead)
             }
             var headers: [(String, String)] = []
             headers.reserveCapacity(8)
@@ -185,6 +186,18 @@ struct FileResponder: Sendable {
                 body: multipart.body(ranges, contents: file.contents, file: openFile)
             )
         }
+    }
+
+    /// The 200 of a file in its own representation, with the fields prepared when it was opened.
+    private func fullResponse(_ full: PreparedFields, of representation: Representation, isHead: Bool) -> StaticResponse {
+        let file = representation.file
+        var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
+        response.prepared = full
+        response.variantSource = representation.variantSource
+        guard !isHead else { return response }
+        guard let body = body(of: file, offset: 0, count: file.size) else { return Self.outOfDescriptors }
+        response.body = body
+        return response
     }
 
     /// Small files are sent from memory (a slice, no copy); larger ones as a file segment for

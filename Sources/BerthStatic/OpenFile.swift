@@ -49,13 +49,13 @@ final class CachedFile: Sendable {
     let sizeText: String
     /// The fields of a full response in the file's own representation, prepared with the
     /// entry when the opener said how responses look (`profile`).
-    let fullResponse: FullResponseFields?
+    let fullResponse: PreparedFields?
     private let descriptor: CInt
 
     var size: Int64 { identity.size }
 
     /// Opens `relative` under `root` if it is a regular file, reading it whole when small.
-    static func open(_ relative: String, in root: RootDirectory, profile: FullResponseFields.Profile? = nil) -> CachedFile? {
+    static func open(_ relative: String, in root: RootDirectory, profile: PreparedFields.Profile? = nil) -> CachedFile? {
         guard let fd = root.openFile(relative) else { return nil }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
@@ -79,7 +79,7 @@ final class CachedFile: Sendable {
         return CachedFile(identity: status.identity, contents: contents, descriptor: -1, profile: profile)
     }
 
-    private init(identity: FileIdentity, contents: ByteBuffer?, descriptor: CInt, profile: FullResponseFields.Profile?) {
+    private init(identity: FileIdentity, contents: ByteBuffer?, descriptor: CInt, profile: PreparedFields.Profile?) {
         self.identity = identity
         self.contents = contents
         self.descriptor = descriptor
@@ -93,7 +93,7 @@ final class CachedFile: Sendable {
         self.quotedEntityTag = quoted
         self.lastModified = lastModified
         self.sizeText = sizeText
-        self.fullResponse = profile.map { FullResponseFields($0, contentLength: sizeText, entityTag: quoted, lastModified: lastModified) }
+        self.fullResponse = profile.map { PreparedFields($0, contentLength: sizeText, entityTag: quoted, lastModified: lastModified) }
     }
 
     deinit {

@@ -30,7 +30,7 @@ public struct StaticRequest: Sendable {
 
 /// The request header fields static serving looks at. Values are the raw field values; a
 /// field sent several times is one value joined with ", " (RFC 9110 §5.3).
-public struct StaticRequestHeaders: Sendable {
+public struct StaticRequestHeaders: Sendable, Equatable {
     public var ifMatch: String?
     public var ifNoneMatch: String?
     public var ifModifiedSince: String?
@@ -76,6 +76,12 @@ public struct StaticRequestHeaders: Sendable {
         }
     }
 
+    /// No precondition and no range: the answer is the whole representation whatever its
+    /// validators are.
+    public var asksUnconditionally: Bool {
+        ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil && range == nil
+    }
+
     private static func append(_ value: String, to field: inout String?) {
         field = field.map { $0 + ", " + value } ?? value
     }
@@ -97,9 +103,9 @@ public struct StaticResponse: Sendable {
     public var body: StaticBody
     /// `headers` as HTTP/1.1 field lines, when they were prepared ahead (hot files): an
     /// HTTP/1.1 connection then writes them with one copy.
-    public var serializedHeaders: ByteBuffer?
-    /// `headers` as the site's `FieldBlockEncoder` made them, alongside `serializedHeaders`.
-    public var preparedFieldBlock: ByteBuffer?
+    public var serializedHeaders: ByteBuffer? { prepared?.http1 }
+    /// `headers` prepared ahead (a hot file's full response), in every form a protocol sends.
+    public var prepared: PreparedFields?
     /// The file in its own representation, on a full response, its HEAD and a 304: what a
     /// compression filter compresses.
     public var variantSource: FileVariantSource?

@@ -31,16 +31,18 @@ public final class StaticSite: Sendable {
         responder = FileResponder(cacheControl: options.cacheControl, varyOnEncoding: options.precompressed, fieldBlock: fieldBlock)
     }
 
-    public func respond(to request: StaticRequest) -> StaticOutcome {
+    /// - `memo`: the `fstatat` answers of the current event-loop tick, when the caller keeps
+    ///   them (see ``StatusMemo``); without one every path is looked at afresh.
+    public func respond(to request: StaticRequest, memo: StatusMemo? = nil) -> StaticOutcome {
         guard let target = SitePath(request.path, dotfiles: options.dotfiles) else { return .notFound }
-        guard let status = currentStatus(target.relative) else { return .notFound }
-        if status.isDirectory { return respondWithDirectory(target, request: request) }
+        guard let status = currentStatus(target.relative, memo) else { return .notFound }
+        if status.isDirectory { return respondWithDirectory(target, request: request, memo) }
         // "/file.txt/" names a directory that does not exist.
         guard status.isRegular, !target.hasTrailingSlash else { return .notFound }
-        return respondWithFile(target.relative, identity: status.identity, request: request)
+        return respondWithFile(target.relative, identity: status.identity, request: request, memo)
     }
 
-    private func respondWithFile(_ relative: String, identity: FileIdentity, request: StaticRequest) -> StaticOutcome {
+    private func respondWithFile(_ relative: String, identity: FileIdentity, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
         guard let file = cachedFile(relative, identity: identity) else { return .notFound }
         guard request.method == "GET" || request.method == "HEAD" else { return .response(Self.methodNotAllowed) }
         // A cached file knows its media type from when it was opened (same path, same table).
@@ -49,7 +51,7 @@ public final class StaticSite: Sendable {
         if options.precompressed, let acceptEncoding = request.headers.acceptEncoding {
             for coding in AcceptEncoding.preferredCodings(acceptEncoding) {
                 let sidecar = relative + coding.fileSuffix
-                guard let sidecarStatus = currentStatus(sidecar), sidecarStatus.isRegular,
+                guard let sidecarStatus = currentStatus(sidecar, memo), sidecarStatus.isRegular,
                     let sidecarFile = cachedFile(sidecar, identity: sidecarStatus.identity)
                 else { continue }
                 representation = Representation(file: sidecarFile, coding: coding, contentType: contentType)
@@ -61,8 +63,8 @@ public final class StaticSite: Sendable {
 
     /// `fstatat` of `relative`; when the path no longer names a regular file, its cache entry
     /// goes too, so a deleted file's descriptor (and disk space) is not held on to.
-    private func currentStatus(_ relative: String) -> FileStatus? {
-        let status = root.status(relative)
+    private func currentStatus(_ relative: String, _ memo: StatusMemo?) -> FileStatus? {
+        let status = memo.map { $0.status(relative, in: root) } ?? root.status(relative)
         if status?.isRegular != true { cache.remove(relative) }
         return status
     }
@@ -80,7 +82,7 @@ public final class StaticSite: Sendable {
         return opened
     }
 
-    private func respondWithDirectory(_ target: SitePath, request: StaticRequest) -> StaticOutcome {
+    private func respondWithDirectory(_ target: SitePath, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
         // Other methods on a directory go to the fallback (an app's `POST /`, say): a
         // directory is not a resource this handler owns.
         guard request.method == "GET" || request.method == "HEAD" else { return .notFound }
@@ -99,8 +101,8 @@ public final class StaticSite: Sendable {
         }
         for name in options.index where options.dotfiles || !SitePath.isHidden(Substring(name)) {
             let candidate = target.relative == "." ? name : target.relative + "/" + name
-            guard let status = currentStatus(candidate), status.isRegular else { continue }
-            return respondWithFile(candidate, identity: status.identity, request: request)
+            guard let status = currentStatus(candidate, memo), status.isRegular else { continue }
+            return respondWithFile(candidate, identity: status.identity, request: request, memo)
         }
         guard options.listing,
             let entries = DirectoryListing.read(target.relative, in: root, dotfiles: options.dotfiles)

@@ -84,10 +84,11 @@ extension StaticSite {
         _ path: String,
         method: String = "GET",
         query: String? = nil,
-        _ headers: StaticRequestHeaders = StaticRequestHeaders()
+        _ headers: StaticRequestHeaders = StaticRequestHeaders(),
+        memo: StatusMemo? = nil
     ) -> StaticResponse? {
         let request = StaticRequest(method: method, path: path, query: query, headers: headers)
-        switch respond(to: request) {
+        switch respond(to: request, memo: memo) {
         case .response(let response): return response
         case .notFound: return nil
         }

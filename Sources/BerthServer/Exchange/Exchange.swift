@@ -61,6 +61,8 @@ final class Exchange {
     private var hsts: String?
     private var accessLog: AccessLog?
     private var answerHeld: (ResponseHead, ResponseBody)?
+    /// The head's conditional, range and Accept-Encoding fields, gathered when it was checked.
+    private var checkedFields: StaticRequestHeaders?
     private var bodyConsumer: RequestBodyConsumer?
     /// Called when the exchange ends before its handler answered (the client left, a timeout
     /// answered instead): an app's task is cancelled.
@@ -83,26 +85,34 @@ final class Exchange {
     }
 
     var allocator: ByteBufferAllocator { self.transport.allocator }
+
+    /// The request's conditional, range and Accept-Encoding fields: those gathered when the
+    /// head was checked, or, for a head refused before that, read from it now.
+    var requestFields: StaticRequestHeaders {
+        if let fields = self.checkedFields { return fields }
+        return self.head.map { StaticRequestHeaders($0.headers) } ?? StaticRequestHeaders()
+    }
     var eventLoop: EventLoop { self.transport.eventLoop }
 
     // MARK: - Starting
 
-    /// What `start` does: answer a refusal, or route an accepted head.
-    private enum Beginning {
+    /// What `start` does: answer a refusal, or route an accepted head. Handed from the
+    /// factory to `start` by the transport rather than kept in the exchange, which would copy
+    /// the head once more per request.
+    enum Beginning {
         case answer(Int)
         case route(HTTPRequestHead, RequestHeadCheck.Accepted)
     }
 
-    private var beginning: Beginning?
-
-    /// The exchange for a parsed request head, checked; `start` then answers or routes it. The
-    /// transport keeps the exchange before it starts, since an answer can come at once.
+    /// The exchange for a parsed request head, checked, and what `start` then does with it:
+    /// answer or route. The transport keeps the exchange before it starts, since an answer
+    /// can come at once.
     /// `bodyFollows`: the protocol knows whether a body follows (HTTP/2: no END_STREAM on the
     /// HEADERS, with or without content-length); nil to go by the framing fields.
     static func forRequest(
         head: HTTPRequestHead, generation: SiteGeneration, transport: ExchangeTransport, remoteAddress: String, isSecure: Bool,
         keepAlive: Bool, bodyFollows: Bool? = nil
-    ) -> Exchange {
+    ) -> (Exchange, Beginning) {
         let limits = generation.limits
         switch RequestHeadCheck.check(head, limits: limits) {
         case .failure(let rejected):
@@ -114,21 +124,19 @@ final class Exchange {
                 "http.status": "\(rejected.status.code)", "http.reason": "\(rejected.reason)", "net.peer": "\(remoteAddress)",
             ])
             exchange.host = generation.hosts.host(for: head.headers.first(name: "host"))
-            exchange.beginning = .answer(Int(rejected.status.code))
-            return exchange
+            return (exchange, .answer(Int(rejected.status.code)))
         case .success(let accepted):
             let state = ExchangeState(expectsBody: bodyFollows ?? accepted.expectsBody, expectsContinue: accepted.expectsContinue,
                                       isHead: head.method == .HEAD, keepAlive: keepAlive, bodyLimit: limits.bodyBytes)
             let exchange = Exchange(generation: generation, transport: transport, head: head, remoteAddress: remoteAddress,
                                     isSecure: isSecure, state: state)
-            exchange.beginning = .route(head, accepted)
-            return exchange
+            return (exchange, .route(head, accepted))
         }
     }
 
     /// The exchange answering input that never became a request (a head too large, a timeout
     /// while it arrived, malformed bytes): logged and counted like any answer, and the
-    /// connection ends. `start` writes the answer.
+    /// connection ends. `start(.answer(status))` writes the answer.
     static func forRefusal(
         _ status: Int, generation: SiteGeneration, transport: ExchangeTransport, remoteAddress: String, isSecure: Bool
     ) -> Exchange {
@@ -137,14 +145,11 @@ final class Exchange {
         let exchange = Exchange(generation: generation, transport: transport, head: nil, remoteAddress: remoteAddress,
                                 isSecure: isSecure, state: state)
         exchange.host = generation.hosts.defaultHost
-        exchange.beginning = .answer(status)
         return exchange
     }
 
     /// Answers the refusal, or routes the request to its handlers. Once.
-    func start() {
-        guard let beginning = self.beginning else { return }
-        self.beginning = nil
+    func start(_ beginning: Beginning) {
         switch beginning {
         case .answer(let status): self.answer(.page(status))
         case .route(let head, let accepted): self.route(head, accepted)
@@ -152,6 +157,7 @@ final class Exchange {
     }
 
     private func route(_ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted) {
+        self.checkedFields = accepted.fields
         switch RequestRouter.route(head, accepted, hosts: self.generation.hosts, isSecure: self.isSecure,
                                    challenges: self.generation.challenges) {
         case .misdirected:
@@ -261,7 +267,7 @@ final class Exchange {
     // MARK: - Answering
 
     /// The answer of a handler, of a timeout or of a refusal. Only the first is written.
-    func answer(_ message: ResponseMessage, overriding: Bool = false) {
+    func answer(_ message: consuming ResponseMessage, overriding: Bool = false) {
         guard !self.transportClosed else { return }
         if overriding, self.answerHeld != nil { self.answerHeld = nil }
         let action = self.state.answer(overriding: overriding)

@@ -11,6 +11,8 @@ struct RequestHeadCheck {
         var authority: String?
         var expectsContinue: Bool
         var expectsBody: Bool
+        /// The conditional, range and Accept-Encoding fields, gathered in the same pass.
+        var fields: StaticRequestHeaders
     }
 
     struct Rejected: Equatable, Error {
@@ -99,7 +101,8 @@ struct RequestHeadCheck {
             target: target,
             authority: target.authority ?? fields.host.first,
             expectsContinue: expectsContinue && expectsBody,
-            expectsBody: expectsBody
+            expectsBody: expectsBody,
+            fields: fields.representation
         ))
     }
 
@@ -115,26 +118,36 @@ struct RequestHeadCheck {
     /// RFC 3986 reg-name / IP-literal characters plus a port; anything else (spaces, slashes,
     /// control bytes) is an invalid Host field value.
     static func isValidHost(_ host: String) -> Bool {
-        host.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return true
-            case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"),
-                UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "%"), UInt8(ascii: "!"), UInt8(ascii: "$"),
-                UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
-                UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
-                return true
-            default:
-                return false
-            }
+        // Every request's Host goes through here: a table lookup per byte, in place.
+        if let valid = host.utf8.withContiguousStorageIfAvailable({ bytes in
+            bytes.allSatisfy { Self.hostBytes[Int($0)] }
+        }) {
+            return valid
+        }
+        return host.utf8.allSatisfy { Self.hostBytes[Int($0)] }
+    }
+
+    private static let hostBytes: [Bool] = (0...255).map { value in
+        let byte = UInt8(value)
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"),
+            UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "%"), UInt8(ascii: "!"), UInt8(ascii: "$"),
+            UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "*"),
+            UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="):
+            return true
+        default:
+            return false
         }
     }
 }
 
 /// The fields that decide framing and routing, gathered in one pass over the head (the
 /// head of every request goes through here). Each keeps its first value and how many times it
-/// occurred: a repeat is an error for all of them, so later values are never needed.
+/// occurred: a repeat is an error for all of them, so later values are never needed. The
+/// fields static files and compression look at are collected on the way.
 struct FramingFields {
     struct Field {
         var first: String?
@@ -150,6 +163,7 @@ struct FramingFields {
     var contentLength = Field()
     var transferEncodings: [String] = []
     var expect = Field()
+    var representation = StaticRequestHeaders()
 
     init(_ headers: HTTPHeaders) {
         for (name, value) in headers {
@@ -159,7 +173,7 @@ struct FramingFields {
             case 14 where name.caseInsensitiveEquals("content-length"): self.contentLength.add(value)
             // Several Transfer-Encoding lines form one list (RFC 9110 §5.3).
             case 17 where name.caseInsensitiveEquals("transfer-encoding"): self.transferEncodings.append(value)
-            default: continue
+            default: self.representation.take(name, value)
             }
         }
     }

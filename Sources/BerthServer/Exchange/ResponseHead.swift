@@ -11,10 +11,9 @@ struct ResponseHead {
     var status: Int
     /// Every field but `Server` and `Date`.
     var fields: [(String, String)]
-    /// `fields` as prepared HTTP/1.1 lines (a hot file's), when nothing was laid over them.
-    var prepared: ByteBuffer?
-    /// The same as a prepared HPACK block.
-    var preparedFieldBlock: ByteBuffer?
+    /// `fields` as prepared HTTP/1.1 lines and HPACK block (a hot file's), when nothing was
+    /// laid over them.
+    var prepared: PreparedFields?
     /// The connection ends after this response (HTTP/1.1 writes `Connection: close`).
     var closes: Bool
     /// HTTP/1.1 frames a body of unknown length with chunked coding.
@@ -42,8 +41,7 @@ enum ResponseHeadBuilder {
         }
         var head = ResponseHead(status: message.status, fields: message.fields, closes: !keepAlive, chunked: chunked)
         if overrides.isEmpty && hsts == nil {
-            head.prepared = message.preparedFields
-            head.preparedFieldBlock = message.preparedFieldBlock
+            head.prepared = message.prepared
             return head
         }
         var fields = message.fields

@@ -11,32 +11,35 @@ struct ResponseMessage {
     /// change drops the prepared forms below, so they never say something else.
     var fields: [(String, String)] {
         didSet {
-            self.preparedFields = nil
-            self.preparedFieldBlock = nil
+            self.prepared = nil
         }
     }
-    /// `fields` as HTTP/1.1 field lines, prepared once per open file for hot static responses.
-    private(set) var preparedFields: ByteBuffer?
-    /// `fields` as a prepared HPACK block (`HPACKPreparedFields`), for HTTP/2.
-    private(set) var preparedFieldBlock: ByteBuffer?
+    /// `fields` as HTTP/1.1 field lines and as an HPACK block (`HPACKPreparedFields`),
+    /// prepared once per open file for hot static responses.
+    private(set) var prepared: PreparedFields?
     var body: ResponseBody
     /// Berth writes the body (a refusal, a missing route, a timeout, a redirect): the host's
     /// page for the status when one is configured, else the built-in one. A handler's own 404
     /// keeps its body unless a custom page is configured.
     var usesServerPage = false
 
-    init(status: Int, fields: [(String, String)], body: ResponseBody, preparedFields: ByteBuffer? = nil) {
+    init(status: Int, fields: [(String, String)], body: ResponseBody, prepared: PreparedFields? = nil) {
         self.status = status
         self.fields = fields
         self.body = body
-        self.preparedFields = preparedFields
+        self.prepared = prepared
     }
 
-    init(_ response: StaticResponse) {
-        self.init(status: response.status, fields: response.headers, body: ResponseBody(response.body), preparedFields: response.serializedHeaders)
-        self.preparedFieldBlock = response.preparedFieldBlock
+    /// Takes the static answer's parts over rather than copying them: this runs for every
+    /// static response, and a copy costs a retain and a release per part.
+    init(_ response: consuming StaticResponse) {
+        var fields: [(String, String)] = []
+        var body = StaticBody.empty
+        swap(&fields, &response.headers)
+        swap(&body, &response.body)
+        self.init(status: response.status, fields: fields, body: ResponseBody(body), prepared: response.prepared.take())
         self.conditionsEvaluated = true
-        self.variantSource = response.variantSource
+        self.variantSource = response.variantSource.take()
     }
 
     /// The file a static answer is about, for the compression filter (see `FileVariantSource`).

@@ -15,17 +15,6 @@ enum CompressionFilter {
         return host?.route(for: "/")?.compression
     }
 
-    /// The request's Accept-Encoding, its field lines joined (RFC 9110 §5.3). One pass, no
-    /// allocation when the field is absent or sent once: this runs for every answer.
-    static func acceptEncoding(_ head: HTTPRequestHead?) -> String? {
-        guard let head else { return nil }
-        var value: String?
-        for (name, line) in head.headers where name.utf8.count == 15 && name.caseInsensitiveEquals("accept-encoding") {
-            value = value.map { $0 + ", " + line } ?? line
-        }
-        return value
-    }
-
     /// - `answered`: the message before conditional evaluation, when the conditional filter
     ///   ran; a 304 that came of it is decided as that 200 was.
     /// - `loop`: where a large whole body is compressed a slice per tick (see `SlicedBody`);

@@ -13,7 +13,7 @@ enum ResponseFilters {
         var answered: ResponseMessage?
         if !message.conditionsEvaluated, let head = exchange.head {
             answered = message
-            ConditionalFilter.apply(to: &message, headers: head.headers, isHead: head.method == .HEAD)
+            ConditionalFilter.apply(to: &message, request: exchange.requestFields, isHead: head.method == .HEAD)
         }
         if message.status >= 300 {
             ErrorPageFilter.apply(to: &message, pages: ErrorPageFilter.pages(host: exchange.host, route: exchange.route),
@@ -21,7 +21,7 @@ enum ResponseFilters {
         }
         CompressionFilter.apply(
             to: &message, answered: answered, settings: CompressionFilter.settings(host: exchange.host, route: exchange.route),
-            acceptEncoding: CompressionFilter.acceptEncoding(exchange.head), variants: exchange.generation.variants,
+            acceptEncoding: exchange.requestFields.acceptEncoding, variants: exchange.generation.variants,
             allocator: exchange.allocator, loop: exchange.eventLoop)
     }
 }
@@ -31,11 +31,10 @@ enum ResponseFilters {
 /// Static files (an app's `.file` answers included) are evaluated by their site, with the same
 /// rules from BerthStatic.
 enum ConditionalFilter {
-    static func apply(to message: inout ResponseMessage, headers: HTTPHeaders, isHead: Bool) {
+    static func apply(to message: inout ResponseMessage, request: StaticRequestHeaders, isHead: Bool) {
         guard message.status == 200, case .bytes(let body) = message.body,
             message.fields.contains(where: { $0.0.caseInsensitiveEquals("etag") || $0.0.caseInsensitiveEquals("last-modified") })
         else { return }
-        let request = StaticRequestHeaders(headers)
         guard request.ifMatch != nil || request.ifNoneMatch != nil || request.ifModifiedSince != nil
             || request.ifUnmodifiedSince != nil || request.range != nil
         else { return }

@@ -210,11 +210,11 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
                 // Before the exchange starts: it may answer at once, which ends this phase.
                 self.connectionGuard.progress(.requestHeadReceived(expectsBody: self.parser.isReadingBody))
                 let keepAlive = head.isKeepAlive && !self.connectionGuard.isStopping
-                let exchange = Exchange.forRequest(
+                let (exchange, beginning) = Exchange.forRequest(
                     head: head, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
                     isSecure: self.isSecure, keepAlive: keepAlive)
                 self.exchange = exchange
-                exchange.start()
+                exchange.start(beginning)
             case .body(let chunk):
                 self.exchange?.receivedBody(chunk)
             case .end:
@@ -257,7 +257,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
         let exchange = Exchange.forRefusal(status, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
                                         isSecure: self.isSecure)
         self.exchange = exchange
-        exchange.start()
+        exchange.start(.answer(status))
     }
 
     static func status(for error: Error) -> Int {

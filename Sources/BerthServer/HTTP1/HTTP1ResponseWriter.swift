@@ -21,7 +21,7 @@ struct HTTP1ResponseWriter {
     /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
     /// needs: `Connection` (close, or keep-alive for HTTP/1.0) and chunked coding.
     mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator) {
-        var out = allocator.buffer(capacity: 192 + (head.prepared?.readableBytes ?? head.fields.count * 48))
+        var out = allocator.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48))
         if head.status == 200 && version.minor == 1 {
             out.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
@@ -34,7 +34,7 @@ struct HTTP1ResponseWriter {
         }
         out.writeImmutableBuffer(self.common.http1Lines())
         if let prepared = head.prepared {
-            out.writeImmutableBuffer(prepared)
+            out.writeImmutableBuffer(prepared.http1)
         } else {
             for (name, value) in head.fields {
                 out.writeString(name)

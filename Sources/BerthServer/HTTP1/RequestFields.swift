@@ -7,29 +7,33 @@ extension StaticRequestHeaders {
     /// several If-None-Match lines.
     init(_ headers: HTTPHeaders) {
         self.init()
-        for (name, value) in headers {
-            let utf8 = name.utf8
-            guard utf8.count >= 5, let first = utf8.first else { continue }
-            switch first | 0x20 {
-            case UInt8(ascii: "i"):
-                if name.caseInsensitiveEquals("if-match") {
-                    Self.append(value, to: &self.ifMatch)
-                } else if name.caseInsensitiveEquals("if-none-match") {
-                    Self.append(value, to: &self.ifNoneMatch)
-                } else if name.caseInsensitiveEquals("if-modified-since") {
-                    self.ifModifiedSince = self.ifModifiedSince ?? value
-                } else if name.caseInsensitiveEquals("if-unmodified-since") {
-                    self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
-                } else if name.caseInsensitiveEquals("if-range") {
-                    self.ifRange = self.ifRange ?? value
-                }
-            case UInt8(ascii: "r"):
-                if name.caseInsensitiveEquals("range") { self.range = self.range ?? value }
-            case UInt8(ascii: "a"):
-                if name.caseInsensitiveEquals("accept-encoding") { Self.append(value, to: &self.acceptEncoding) }
-            default:
-                continue
+        for (name, value) in headers { self.take(name, value) }
+    }
+
+    /// Keeps `value` when `name` is one of these fields. `FramingFields` calls it from its own
+    /// pass over a request head, so the head is walked once for both.
+    mutating func take(_ name: String, _ value: String) {
+        let utf8 = name.utf8
+        guard utf8.count >= 5, let first = utf8.first else { return }
+        switch first | 0x20 {
+        case UInt8(ascii: "i"):
+            if name.caseInsensitiveEquals("if-match") {
+                Self.append(value, to: &self.ifMatch)
+            } else if name.caseInsensitiveEquals("if-none-match") {
+                Self.append(value, to: &self.ifNoneMatch)
+            } else if name.caseInsensitiveEquals("if-modified-since") {
+                self.ifModifiedSince = self.ifModifiedSince ?? value
+            } else if name.caseInsensitiveEquals("if-unmodified-since") {
+                self.ifUnmodifiedSince = self.ifUnmodifiedSince ?? value
+            } else if name.caseInsensitiveEquals("if-range") {
+                self.ifRange = self.ifRange ?? value
             }
+        case UInt8(ascii: "r"):
+            if name.caseInsensitiveEquals("range") { self.range = self.range ?? value }
+        case UInt8(ascii: "a"):
+            if name.caseInsensitiveEquals("accept-encoding") { Self.append(value, to: &self.acceptEncoding) }
+        default:
+            return
         }
     }
 

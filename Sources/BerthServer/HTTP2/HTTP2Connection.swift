@@ -213,7 +213,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
         block.clear()
         HPACKResponseEncoder.writeStatus(head.status, into: &block)
         block.writeImmutableBuffer(self.commonBlock())
-        if let prepared = head.preparedFieldBlock {
+        if let prepared = head.prepared?.fieldBlock {
             block.writeImmutableBuffer(prepared)
         } else {
             for (name, value) in head.fields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }

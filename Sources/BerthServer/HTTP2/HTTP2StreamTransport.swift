@@ -42,11 +42,11 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func start(head: HTTPRequestHead, endStream: Bool) {
         // An HTTP/2 stream carries one request; the connection outlives it (RFC 9113 §8.1).
-        let exchange = Exchange.forRequest(
+        let (exchange, beginning) = Exchange.forRequest(
             head: head, generation: self.connection.generation, transport: self, remoteAddress: self.connection.remoteAddress,
             isSecure: true, keepAlive: true, bodyFollows: !endStream)
         self.exchange = exchange
-        exchange.start()
+        exchange.start(beginning)
     }
 
     // MARK: - ExchangeTransport

@@ -176,7 +176,7 @@ enum AppResponse {
         guard path.hasPrefix("/"), let files = endpoint.files, let head = exchange.head else { return .page(500) }
         let request = StaticRequest(
             method: head.method == .HEAD ? "HEAD" : "GET", path: path, originalPath: path, query: nil,
-            headers: StaticRequestHeaders(head.headers))
+            headers: exchange.requestFields)
         guard case .response(let fileResponse) = files.respond(to: request), fileResponse.status != 301 else { return .page(404) }
         var message = ResponseMessage(fileResponse)
         if !fields.isEmpty {

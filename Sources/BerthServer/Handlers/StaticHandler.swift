@@ -1,9 +1,14 @@
 import BerthStatic
+import NIOCore
+import NIOPosix
 
 /// Files of a static site for GET and HEAD. Declines what it has no file for and other
 /// methods, so an app after it in the path's list (`fallback:`) gets those.
 struct StaticHandler: RouteHandler {
     let site: StaticSite
+    /// Each event loop thread's `fstatat` answers of its current tick, for every site (see
+    /// `StatusMemo`): one thread-specific key for the process, however many sites there are.
+    private static let memos = ThreadSpecificVariable<StatusMemo>()
 
     func respond(to request: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
         let method = request.head.method
@@ -17,13 +22,28 @@ struct StaticHandler: RouteHandler {
             path: request.pathInRoute,
             originalPath: request.target.path,
             query: request.target.query,
-            headers: StaticRequestHeaders(request.head.headers)
+            headers: request.fields
         )
-        switch self.site.respond(to: staticRequest) {
+        let memo = self.memo()
+        let outcome = self.site.respond(to: staticRequest, memo: memo)
+        if memo.needsClearing() {
+            // After the I/O of this tick: the loop runs queued tasks once it has handled the
+            // events it woke for.
+            let loopBound = NIOLoopBound(memo, eventLoop: exchange.eventLoop)
+            exchange.eventLoop.execute { loopBound.value.clear() }
+        }
+        switch outcome {
         case .response(let response):
             return .answer(ResponseMessage(response))
         case .notFound:
             return .decline(otherwise: .page(404))
         }
+    }
+
+    private func memo() -> StatusMemo {
+        if let memo = Self.memos.currentValue { return memo }
+        let memo = StatusMemo()
+        Self.memos.currentValue = memo
+        return memo
     }
 }

@@ -137,6 +137,23 @@ struct WebSocketConnectionTests {
         _ = try? await channel.finish()
     }
 
+    @Test(.timeLimit(.minutes(1))) func sendsReturnWithoutWaitingForTheLoopAndLeaveInOrder() async throws {
+        let channel = NIOAsyncTestingChannel()
+        let queued = Gate()
+        try await Self.add(Self.session { socket in
+            for text in ["one", "two", "three"] { try await socket.send(text) }
+            queued.open()
+            await Gate().wait()
+        }, to: channel)
+        // The loop has not run since the handler was added: the sends did not wait for it.
+        await queued.wait()
+        await channel.testingEventLoop.run()
+        var texts: [String] = []
+        while let frame = try await channel.readOutbound(as: WebSocketFrame.self) { texts.append(String(buffer: frame.data)) }
+        #expect(texts == ["one", "two", "three"])
+        _ = try? await channel.finish()
+    }
+
     @Test func aFinishedHandlerClosesWith1000AndAThrowingOneWith1011() async throws {
         struct Failure: Error {}
         for (handler, code) in [(Self.session { _ in }, 1000), (Self.session { _ in throw Failure() }, 1011)] {

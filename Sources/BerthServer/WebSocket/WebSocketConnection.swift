@@ -24,8 +24,10 @@ struct WebSocketGoingAway: Sendable {}
 ///
 /// - Inbound: whole messages go to a `WebSocketInbox`; while it is full, reading from the
 ///   socket pauses, so a slow app holds a few messages, not whatever the client sends.
-/// - Outbound: the app's `send` returns once the frame is written and the channel is writable,
-///   so an app writing faster than the client reads waits instead of filling memory.
+/// - Outbound: the app's `send` queues its frame for the loop and returns at once while the
+///   connection keeps up; it waits while the channel is over its high-water mark or the queue
+///   is full (`WebSocketOutbox`), so an app writing faster than the client reads waits instead
+///   of filling memory. The frames queued in one tick leave with one flush.
 /// - Idle: no frame either way for `idleTimeout` closes with 1001; a close of ours the client
 ///   does not answer within `closeReplyTime` ends the connection.
 /// - A graceful stop (`ChannelShouldQuiesceEvent`) leaves the connection open: it closes when
@@ -46,8 +48,10 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     private var appTask: Task<Void, Never>?
     private var readingPaused = false
     private var readPending = false
-    /// Sends waiting for the channel to become writable again.
-    private var writableWaiters: [EventLoopPromise<Void>] = []
+    /// The app's sends: queued frames, and whether a send must wait.
+    private var outbox: WebSocketOutbox?
+    /// A flush is queued behind the frames written in this tick.
+    private var flushScheduled = false
     private var lastActivity = NIODeadline.now()
     private var idleTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
@@ -67,7 +71,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
             loop.execute { connection.value.resumeReading() }
         }
         self.inbox = inbox
-        let socket = WebSocket(transport: WebSocketLink(connection: connection, eventLoop: loop), inbox: inbox)
+        let outbox = WebSocketOutbox(writable: context.channel.isWritable)
+        self.outbox = outbox
+        let socket = WebSocket(transport: WebSocketLink(connection: connection, eventLoop: loop, outbox: outbox), inbox: inbox)
         let handler = self.session.handler
         self.appTask = Task {
             let failure: (any Error)?
@@ -107,9 +113,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         // The inbox's demand callback holds this handler: let go of it, or neither is freed.
         self.inbox?.finish()
         self.inbox = nil
-        let waiters = self.writableWaiters
-        self.writableWaiters = []
-        for waiter in waiters { waiter.fail(WebSocketError.closed) }
+        self.outbox?.close()
         self.appTask?.cancel()
         self.appTask = nil
     }
@@ -163,11 +167,11 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - From the app
 
-    /// Writes `message`; the future completes when the app may send the next one.
-    fileprivate func send(_ message: WebSocketMessage, on loop: EventLoop) -> EventLoopFuture<Void> {
-        guard let context, self.state.acceptsMessages else {
-            return loop.makeFailedFuture(WebSocketError.closed)
-        }
+    /// Writes a message the app queued (`bytes` as the outbox counted it); a message queued
+    /// while the connection closed is dropped, as it would have been on the wire.
+    fileprivate func send(_ message: WebSocketMessage, bytes: Int) {
+        defer { self.outbox?.written(bytes) }
+        guard let context, self.state.acceptsMessages else { return }
         let frame: WebSocketFrame
         switch message {
         case .text(let text):
@@ -176,11 +180,21 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
             frame = WebSocketFrame(fin: true, opcode: .binary, data: context.channel.allocator.buffer(bytes: bytes))
         }
         self.lastActivity = context.eventLoop.now
-        context.writeAndFlush(self.wrapOutboundOut(frame), promise: nil)
-        if context.channel.isWritable { return context.eventLoop.makeSucceededVoidFuture() }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        self.writableWaiters.append(promise)
-        return promise.futureResult
+        context.write(self.wrapOutboundOut(frame), promise: nil)
+        self.scheduleFlush(context: context)
+    }
+
+    /// One flush for the frames written in this tick, after the tasks already queued (the
+    /// app's other sends among them): one `writev` for a burst rather than one per frame.
+    private func scheduleFlush(context: ChannelHandlerContext) {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let connection = connection.value
+            connection.flushScheduled = false
+            connection.context?.flush()
+        }
     }
 
     fileprivate func close(code: WebSocketCloseCode, reason: String) {
@@ -201,11 +215,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
-            let waiters = self.writableWaiters
-            self.writableWaiters = []
-            for waiter in waiters { waiter.succeed() }
-        }
+        self.outbox?.writabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
     }
 
@@ -213,6 +223,8 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func perform(_ action: WebSocketState.Action) {
         guard let context else { return }
+        // Once closing, the app's sends throw rather than vanish.
+        if !self.state.acceptsMessages { self.outbox?.close() }
         switch action {
         case .none:
             break
@@ -265,13 +277,23 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// The app's handle on the connection: hops to the connection's event loop.
+/// The app's handle on the connection: sends are queued for the connection's event loop
+/// (`WebSocketOutbox` says when to wait); a close hops there.
 private struct WebSocketLink: WebSocketTransport {
     let connection: NIOLoopBound<WebSocketConnection>
     let eventLoop: EventLoop
+    let outbox: WebSocketOutbox
 
     func send(_ message: WebSocketMessage) async throws {
-        try await self.eventLoop.flatSubmit { self.connection.value.send(message, on: self.eventLoop) }.get()
+        let bytes: Int
+        switch message {
+        case .text(let text): bytes = text.utf8.count
+        case .binary(let data): bytes = data.count
+        }
+        try self.outbox.enqueue(bytes)
+        let connection = self.connection
+        self.eventLoop.execute { connection.value.send(message, bytes: bytes) }
+        try await self.outbox.waitUntilCaughtUp()
     }
 
     func close(code: WebSocketCloseCode, reason: String) async {

@@ -32,25 +32,52 @@ public struct Request: Sendable {
         public static let options: Method = "OPTIONS"
     }
 
+    /// What the server received, shared by every copy: a request is handed through
+    /// middleware and routes by value, and one reference is cheaper to copy than ten.
+    private final class Received: Sendable {
+        let method: Method
+        let path: String
+        let queryString: String
+        let queryItems: QueryItems
+        let headers: Headers
+        let remoteAddress: String?
+        let host: String
+        let body: RequestBody
+
+        init(method: Method, path: String, queryString: String, queryItems: QueryItems, headers: Headers,
+             remoteAddress: String?, host: String, body: RequestBody) {
+            self.method = method
+            self.path = path
+            self.queryString = queryString
+            self.queryItems = queryItems
+            self.headers = headers
+            self.remoteAddress = remoteAddress
+            self.host = host
+            self.body = body
+        }
+    }
+
+    private let received: Received
+
     /// The method.
-    public let method: Method
+    public var method: Method { received.method }
     /// The path of the request target, percent-encoded as received, without the query; the
     /// full path, including the prefix under which the host mounts the app.
-    public let path: String
+    public var path: String { received.path }
     /// The raw query string after `?`, empty when there is none.
-    public let queryString: String
+    public var queryString: String { received.queryString }
     /// The query string's items, decoded.
-    public let queryItems: QueryItems
+    public var queryItems: QueryItems { received.queryItems }
     /// The header fields; lookups ignore case.
-    public let headers: Headers
+    public var headers: Headers { received.headers }
     /// The values of `:name` and `*` segments of the route that matched (see ``Router``).
     public internal(set) var parameters: PathParameters
     /// The client's address (`"203.0.113.7"`, `"[2001:db8::1]"`), when known.
-    public let remoteAddress: String?
+    public var remoteAddress: String? { received.remoteAddress }
     /// The host name the request was addressed to (Host, `:authority` or SNI), without port.
-    public let host: String
+    public var host: String { received.host }
     /// The body, streamed; see ``RequestBody``.
-    public let body: RequestBody
+    public var body: RequestBody { received.body }
     /// Typed values middleware stored for the handlers (see ``RequestValueKey``); empty when
     /// the request arrives.
     public var values: RequestValues
@@ -104,15 +131,10 @@ extension Request {
         host: String,
         body: RequestBody
     ) {
-        self.method = method
-        self.path = path
-        self.queryString = queryString
-        self.queryItems = QueryItems(parsing: queryString)
-        self.headers = headers
+        self.received = Received(
+            method: method, path: path, queryString: queryString, queryItems: QueryItems(parsing: queryString), headers: headers,
+            remoteAddress: remoteAddress, host: host, body: body)
         self.parameters = PathParameters()
-        self.remoteAddress = remoteAddress
-        self.host = host
-        self.body = body
         self.values = RequestValues()
     }
 }

@@ -72,8 +72,9 @@ struct AppHandler: RouteHandler {
         let routePrefix = routed.route.prefix
         let hostName = routed.host.name
         // The 504 timer, cancelled as soon as the app answers: a timer left pending for every
-        // answered request would pile up in the event loop's timer heap.
-        let timeout = NIOLoopBoundBox<Scheduled<Void>?>(nil, eventLoop: loop)
+        // answered request would pile up in the event loop's timer heap. A scheduled callback
+        // rather than a scheduled task: no promise and future per request.
+        let timeout = NIOLoopBoundBox<NIOScheduledCallback?>(nil, eventLoop: loop)
         // One task per request: the app's answer, then back to the connection's event loop.
         let task = Task {
             let outcome = await endpoint.app.respond(to: request)
@@ -95,21 +96,34 @@ struct AppHandler: RouteHandler {
                 }
             }
         }
-        timeout.value = loop.scheduleTask(in: endpoint.requestTimeout) {
-            let exchange = exchangeOnLoop.value
-            guard !exchange.state.isAnswered else { return }
-            task.cancel()
-            endpoint.logger.error("app did not answer in time", metadata: [
-                "app.name": "\(endpoint.name)", "http.host": "\(hostName)", "http.route": "\(routePrefix)",
-            ])
-            exchange.answer(.page(504))
-        }
+        timeout.value = try? loop.scheduleCallback(
+            in: endpoint.requestTimeout,
+            handler: AppTimeout(exchange: exchangeOnLoop, task: task, endpoint: endpoint, hostName: hostName, routePrefix: routePrefix))
         // The client left or a refusal answered: the app's work is no longer wanted.
         exchange.onAbandon = {
             task.cancel()
             timeout.value?.cancel()
         }
         return .pending
+    }
+}
+
+/// The 504 of an app that did not answer within its `request_timeout`: its task is cancelled.
+private struct AppTimeout: NIOScheduledCallbackHandler, Sendable {
+    let exchange: NIOLoopBound<Exchange>
+    let task: Task<Void, Never>
+    let endpoint: AppEndpoint
+    let hostName: String
+    let routePrefix: String
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        let exchange = self.exchange.value
+        guard !exchange.state.isAnswered else { return }
+        self.task.cancel()
+        self.endpoint.logger.error("app did not answer in time", metadata: [
+            "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)", "http.route": "\(self.routePrefix)",
+        ])
+        exchange.answer(.page(504))
     }
 }
 

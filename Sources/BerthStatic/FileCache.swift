@@ -5,7 +5,7 @@ import Synchronization
 /// An entry is only ever returned for a file whose current `fstatat` identity (device, inode,
 /// size, mtime, ctime) equals the one recorded when it was opened, so a file replaced by
 /// rename, written in place or deleted is never served stale: the caller pays one stat per
-/// request instead of open + fstat + close. Missing files are not remembered (a file that
+/// request (or per event-loop tick, with a ``StatusMemo``) instead of open + fstat + close. Missing files are not remembered (a file that
 /// appears is served at once). Confinement was checked when the entry was opened; a later hit
 /// is the very same inode, so it serves nothing that was not reachable inside the root.
 final class FileCache: Sendable {

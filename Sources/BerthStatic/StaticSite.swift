@@ -7,7 +7,8 @@ import Glibc
 /// Serves one directory tree for GET and HEAD: the static handler of a path route.
 ///
 /// `respond(to:)` is synchronous and meant to run on an event loop: a hot file costs one
-/// `fstatat` (plus one `dup` when sent with sendfile), thanks to ``FileCache``.
+/// `fstatat` (plus one `dup` when sent with sendfile), thanks to ``FileCache``, and with a
+/// ``StatusMemo`` the requests of one event-loop tick share that `fstatat`.
 public final class StaticSite: Sendable {
     public let options: StaticConfig
     let root: RootDirectory

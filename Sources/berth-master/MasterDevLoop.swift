@@ -15,7 +15,7 @@ enum DevChange: Hashable, Sendable {
     /// A static root itself appeared, went or was replaced (`rm -rf public && vite build`):
     /// workers hold the old directory open, so a reload opens the new one. Files under a
     /// root need nothing: they are served from disk, and the open-file cache revalidates each
-    /// with one `fstatat` per request.
+    /// with `fstatat` (once per event-loop tick, see `StatusMemo`).
     case staticRoot
 }
 

@@ -65,7 +65,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard let context else { return }
-        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator)
+        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
         let openFile = self.writer.write(body, context: context)
         self.writer.flush(context: context)

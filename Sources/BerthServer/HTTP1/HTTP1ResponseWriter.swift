@@ -19,9 +19,13 @@ struct HTTP1ResponseWriter {
     }
 
     /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
-    /// needs: `Connection` (close, or keep-alive for HTTP/1.0) and chunked coding.
-    mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator) {
-        var out = allocator.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48))
+    /// needs: `Connection` (close, or keep-alive for HTTP/1.0) and chunked coding. `body` is
+    /// what will follow: the buffer is made large enough for a body that is copied behind the
+    /// head, so it is not grown (and copied again) on the way.
+    mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator, body: ResponseBody = .empty) {
+        var coalesced = 0
+        if case .bytes(let bytes) = body, bytes.readableBytes <= Self.coalescingLimit { coalesced = bytes.readableBytes }
+        var out = allocator.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48) + coalesced)
         if head.status == 200 && version.minor == 1 {
             out.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {

@@ -31,12 +31,59 @@ public struct StaticRequest: Sendable {
 /// The request header fields static serving looks at. Values are the raw field values; a
 /// field sent several times is one value joined with ", " (RFC 9110 §5.3).
 public struct StaticRequestHeaders: Sendable, Equatable {
-    public var ifMatch: String?
-    public var ifNoneMatch: String?
-    public var ifModifiedSince: String?
-    public var ifUnmodifiedSince: String?
-    public var ifRange: String?
-    public var range: String?
+    /// The precondition and range fields. Most requests carry none of them, and this struct
+    /// travels with every request: they are kept out of line, so a copy is one reference (or
+    /// none) rather than six strings.
+    private struct Conditions: Equatable {
+        var ifMatch: String?
+        var ifNoneMatch: String?
+        var ifModifiedSince: String?
+        var ifUnmodifiedSince: String?
+        var ifRange: String?
+        var range: String?
+
+        static let none = Conditions()
+    }
+
+    private final class ConditionsBox: Sendable {
+        let conditions: Conditions
+
+        init(_ conditions: Conditions) {
+            self.conditions = conditions
+        }
+    }
+
+    private var box: ConditionsBox?
+
+    private var conditions: Conditions {
+        get { self.box?.conditions ?? .none }
+        set { self.box = newValue == .none ? nil : ConditionsBox(newValue) }
+    }
+
+    public var ifMatch: String? {
+        get { self.conditions.ifMatch }
+        set { self.conditions.ifMatch = newValue }
+    }
+    public var ifNoneMatch: String? {
+        get { self.conditions.ifNoneMatch }
+        set { self.conditions.ifNoneMatch = newValue }
+    }
+    public var ifModifiedSince: String? {
+        get { self.conditions.ifModifiedSince }
+        set { self.conditions.ifModifiedSince = newValue }
+    }
+    public var ifUnmodifiedSince: String? {
+        get { self.conditions.ifUnmodifiedSince }
+        set { self.conditions.ifUnmodifiedSince = newValue }
+    }
+    public var ifRange: String? {
+        get { self.conditions.ifRange }
+        set { self.conditions.ifRange = newValue }
+    }
+    public var range: String? {
+        get { self.conditions.range }
+        set { self.conditions.range = newValue }
+    }
     public var acceptEncoding: String?
 
     public init(
@@ -48,13 +95,14 @@ public struct StaticRequestHeaders: Sendable, Equatable {
         range: String? = nil,
         acceptEncoding: String? = nil
     ) {
-        self.ifMatch = ifMatch
-        self.ifNoneMatch = ifNoneMatch
-        self.ifModifiedSince = ifModifiedSince
-        self.ifUnmodifiedSince = ifUnmodifiedSince
-        self.ifRange = ifRange
-        self.range = range
+        self.conditions = Conditions(
+            ifMatch: ifMatch, ifNoneMatch: ifNoneMatch, ifModifiedSince: ifModifiedSince, ifUnmodifiedSince: ifUnmodifiedSince,
+            ifRange: ifRange, range: range)
         self.acceptEncoding = acceptEncoding
+    }
+
+    public static func == (a: StaticRequestHeaders, b: StaticRequestHeaders) -> Bool {
+        a.acceptEncoding == b.acceptEncoding && a.conditions == b.conditions
     }
 
     /// Picks the relevant fields (names matched case-insensitively) out of a whole header list.
@@ -79,7 +127,9 @@ public struct StaticRequestHeaders: Sendable, Equatable {
     /// No precondition and no range: the answer is the whole representation whatever its
     /// validators are.
     public var asksUnconditionally: Bool {
-        ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil && range == nil
+        guard let conditions = self.box?.conditions else { return true }
+        return conditions.ifMatch == nil && conditions.ifNoneMatch == nil && conditions.ifModifiedSince == nil
+            && conditions.ifUnmodifiedSince == nil && conditions.range == nil
     }
 
     private static func append(_ value: String, to field: inout String?) {

@@ -19,10 +19,11 @@ enum ResponseFilters {
             ErrorPageFilter.apply(to: &message, pages: ErrorPageFilter.pages(host: exchange.host, route: exchange.route),
                                   allocator: exchange.allocator)
         }
+        // Without compression on the route there is nothing to look up for it.
+        guard let settings = CompressionFilter.settings(host: exchange.host, route: exchange.route) else { return }
         CompressionFilter.apply(
-            to: &message, answered: answered, settings: CompressionFilter.settings(host: exchange.host, route: exchange.route),
-            acceptEncoding: exchange.requestFields.acceptEncoding, variants: exchange.generation.variants,
-            allocator: exchange.allocator, loop: exchange.eventLoop)
+            to: &message, answered: answered, settings: settings, acceptEncoding: exchange.requestFields.acceptEncoding,
+            variants: exchange.generation.variants, allocator: exchange.allocator, loop: exchange.eventLoop)
     }
 }
 

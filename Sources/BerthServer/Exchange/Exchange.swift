@@ -148,7 +148,8 @@ final class Exchange {
         return exchange
     }
 
-    /// Answers the refusal, or routes the request to its handlers. Once.
+    /// Answers the refusal, or routes the request to its handlers: called once, with what the
+    /// factory returned.
     func start(_ beginning: Beginning) {
         switch beginning {
         case .answer(let status): self.answer(.page(status))

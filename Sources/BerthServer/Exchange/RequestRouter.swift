@@ -9,8 +9,6 @@ struct RoutedRequest {
     let route: PathRoute
     let isSecure: Bool
     let remoteAddress: String
-    /// The conditional, range and Accept-Encoding fields of the head.
-    var fields: StaticRequestHeaders
 
     var isHead: Bool { self.head.method == .HEAD }
     /// The path below the route's prefix, starting with "/".
@@ -47,6 +45,6 @@ enum RequestRouter {
         }
         guard let route = host.route(for: path) else { return .notFound(host: host) }
         return .handlers(RoutedRequest(head: head, target: accepted.target, host: host, route: route, isSecure: isSecure,
-                                       remoteAddress: remoteAddress, fields: accepted.fields))
+                                       remoteAddress: remoteAddress))
     }
 }

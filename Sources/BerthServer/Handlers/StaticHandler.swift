@@ -22,7 +22,7 @@ struct StaticHandler: RouteHandler {
             path: request.pathInRoute,
             originalPath: request.target.path,
             query: request.target.query,
-            headers: request.fields
+            headers: exchange.requestFields
         )
         let memo = self.memo()
         let outcome = self.site.respond(to: staticRequest, memo: memo)

@@ -15,6 +15,13 @@ struct Representation {
 
     var lastModified: Int { file.identity.modifiedSeconds }
 
+    /// The fields prepared when the file was opened, when they describe this representation
+    /// (the file itself, with the media type they were prepared with).
+    var prepared: PreparedFields? {
+        guard coding == nil, let full = file.fullResponse, full.contentType == contentType else { return nil }
+        return full
+    }
+
     /// What variants of this representation are made from: the file itself, not a sidecar.
     var variantSource: FileVariantSource? {
         coding == nil ? FileVariantSource(file: file, contentType: contentType) : nil
@@ -82,9 +89,7 @@ struct FileResponder: Sendable {
         let file = representation.file
         // Nearly every request asks for the whole file with no conditions: its prepared answer,
         // without building the entity-tag or evaluating preconditions that are absent.
-        if request.headers.asksUnconditionally, representation.coding == nil, let full = file.fullResponse,
-            full.contentType == representation.contentType
-        {
+        if request.headers.asksUnconditionally, let full = representation.prepared {
             return self.fullResponse(full, of: representation, isHead: request.method == "HEAD")
         }
         let size = file.size
@@ -127,7 +132,7 @@ struct FileResponder: Sendable {
         let contentType = ("Content-Type", representation.contentType)
         switch decision {
         case .ignore:
-            if representation.coding == nil, let full = file.fullResponse, full.contentType == representation.contentType {
+            if let full = representation.prepared {
                 return self.fullResponse(full, of: representation, isHead: isHead)
             }
             var headers: [(String, String)] = []

@@ -36,9 +36,7 @@ enum ConditionalFilter {
         guard message.status == 200, case .bytes(let body) = message.body,
             message.fields.contains(where: { $0.0.caseInsensitiveEquals("etag") || $0.0.caseInsensitiveEquals("last-modified") })
         else { return }
-        guard request.ifMatch != nil || request.ifNoneMatch != nil || request.ifModifiedSince != nil
-            || request.ifUnmodifiedSince != nil || request.range != nil
-        else { return }
+        guard !request.asksUnconditionally else { return }
         if let response = BufferedRepresentation.respond(fields: message.fields, body: body, request: request, isHead: isHead) {
             message = ResponseMessage(response)
         }

@@ -62,9 +62,10 @@ public final class LoadedApp: Sendable {
     }
 
     /// Asks the app for a response; never throws (see `AppOutcome`). Before `start` finished
-    /// or after `stop`, the answer is 503.
+    /// or after `stop`, the answer is 503. The app's router writes the route it matched into
+    /// `note`.
     @_spi(BerthServer)
-    public func respond(to request: Request) async -> AppOutcome {
+    public func respond(to request: Request, note: RouteNote = RouteNote()) async -> AppOutcome {
         let running: HostedApp? = state.withLock { state in
             if case .running(let hosted) = state { return hosted }
             return nil
@@ -73,7 +74,7 @@ public final class LoadedApp: Sendable {
             return AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable),
                               error: "app \(name) is not running")
         }
-        return await running.respond(to: request)
+        return await running.respond(to: request, note: note)
     }
 
     /// Runs the app's stop hook once; later requests get 503. The library stays loaded.

@@ -193,6 +193,26 @@ struct AppsTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// A quick handler answers on the thread that read its request. One that computes for
+    /// milliseconds does so a few times, then runs on the shared pool: its own answers keep
+    /// coming, the quick routes stay on the event loop, and the log says which route moved.
+    @Test func cpuBoundRouteMovesOffTheEventLoopWhileQuickRoutesStay() throws {
+        let berth = try Self.start()
+        #expect(try berth.request("/api/thread", host: "odd.test").text.hasPrefix("NIO-ELT-"))
+        var threads: [String] = []
+        for _ in 0..<5 {
+            let response = try berth.request("/api/spin?ms=30", host: "odd.test")
+            #expect(response.status == 200)
+            threads.append(String(response.text.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(threads.first?.hasPrefix("NIO-ELT-") == true, "\(threads)")
+        #expect(threads.last?.hasPrefix("NIO-ELT-") == false, "\(threads)")
+        let line = try #require(berth.waitForLog(containing: "app route held an event loop"))
+        #expect(line.contains("http.route=\"GET /api/spin\""), "\(line)")
+        #expect(line.contains("app.name=misbehaving"))
+        #expect(try berth.request("/api/thread", host: "odd.test").text.hasPrefix("NIO-ELT-"))
+    }
+
     /// A client that goes away while its app is still working has the app's task cancelled, so
     /// nothing keeps computing for nobody (the connection keeps reading while it waits).
     @Test func clientThatLeavesCancelsTheApp() throws {

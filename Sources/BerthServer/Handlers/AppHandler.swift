@@ -19,6 +19,12 @@ public final class AppEndpoint: Sendable {
     let files: StaticSite?
     /// The limits of the app's WebSocket connections.
     let webSocket: WebSocketConfig
+    /// Requests started on an event loop, and their first steps that no route could take and
+    /// that held the loop too long (see ``StepHold``). Past a share of them
+    /// (``LongStepShare``), the app's requests run on the shared pool, as tasks.
+    private let requestsOnLoops = Atomic<Int>(0)
+    private let longStepsOffRoute = Atomic<Int>(0)
+    private let runsOnPool = Atomic<Bool>(false)
 
     public init(name: String, app: LoadedApp, requestTimeout: Duration, webSocket: WebSocketConfig = WebSocketConfig(), logger: Logger) {
         self.name = name
@@ -34,15 +40,45 @@ public final class AppEndpoint: Sendable {
         self.files = try? StaticSite(options: options)
     }
 
+    /// Whether the app's requests start on the shared pool rather than on their connection's
+    /// event loop.
+    var startsOnPool: Bool { self.runsOnPool.load(ordering: .relaxed) }
+
+    /// Counts a request that starts on its connection's event loop.
+    func countRequestOnLoop() { self.requestsOnLoops.add(1, ordering: .relaxed) }
+
+    /// A step of a request's task held its event loop for `held` nanoseconds: counted against
+    /// its route, or else the whole app; past a share, that runs on the shared pool from then on.
+    /// Said once in the log.
+    func stepHeldLoop(_ held: UInt64, note: RouteNote) {
+        let milliseconds = "\(held / 1_000_000).\(held / 100_000 % 10) ms"
+        switch note.countLongStep() {
+        case .route(let route, let madeHeavy):
+            guard madeHeavy else { return }
+            self.logger.notice("app route held an event loop; it runs on the shared pool from now on", metadata: [
+                "app.name": "\(self.name)", "http.route": "\(route)", "held": "\(milliseconds)",
+            ])
+        case .notOnRoute:
+            fallthrough
+        @unknown default:
+            let long = self.longStepsOffRoute.add(1, ordering: .relaxed).newValue
+            guard LongStepShare.isHeavy(longSteps: long, requests: self.requestsOnLoops.load(ordering: .relaxed)),
+                  !self.runsOnPool.exchange(true, ordering: .relaxed) else { return }
+            self.logger.notice("app held an event loop outside its routes' handlers; all its requests run on the shared pool from now on", metadata: [
+                "app.name": "\(self.name)", "held": "\(milliseconds)",
+            ])
+        }
+    }
+
     /// Runs the app's shutdown hook (a draining worker closes files and connections).
     public func stop() async {
         await self.app.stop()
     }
 }
 
-/// A path's app: the request goes to the app's router in a task; its answer comes back to the
-/// exchange on the connection's event loop. The exchange makes sure exactly one answer is
-/// written: the app's, a 504 when it is too slow, or a 413 when the body outgrows the limit.
+/// A path's app: the request goes to the app's router in a task, which starts on the
+/// connection's event loop; its answer goes to the exchange on that loop. The exchange makes sure exactly one answer is written: the app's, a 504 when it is too
+/// slow, or a 413 when the body outgrows the limit.
 struct AppHandler: RouteHandler {
     let endpoint: AppEndpoint
 
@@ -75,26 +111,55 @@ struct AppHandler: RouteHandler {
         // answered request would pile up in the event loop's timer heap. A scheduled callback
         // rather than a scheduled task: no promise and future per request.
         let timeout = NIOLoopBoundBox<NIOScheduledCallback?>(nil, eventLoop: loop)
-        // One task per request: the app's answer, then back to the connection's event loop.
-        let task = Task {
-            let outcome = await endpoint.app.respond(to: request)
-            loop.execute {
-                timeout.value?.cancel()
-                timeout.value = nil
-                let exchange = exchangeOnLoop.value
-                if let error = outcome.error {
-                    endpoint.logger.error("app failed", metadata: [
-                        "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
-                        "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
-                    ])
-                }
-                if case .upgrade(let upgrade) = outcome.response.body {
+        let deliver: @Sendable (AppOutcome) -> Void = { outcome in
+            timeout.value?.cancel()
+            timeout.value = nil
+            let exchange = exchangeOnLoop.value
+            if let error = outcome.error {
+                endpoint.logger.error("app failed", metadata: [
+                    "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
+                    "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
+                ])
+            }
+            if case .upgrade(let upgrade) = outcome.response.body {
+                // The switch of protocols waits for the next turn of the loop: an answer made
+                // while the connection is still reading the request's bytes must not take the
+                // bytes after the handshake (the client's first frames) from under it.
+                loop.execute {
                     WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? routePrefix,
                                           endpoint: endpoint, exchange: exchange)
-                } else {
-                    exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
                 }
+            } else {
+                exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
             }
+        }
+        // One task per request, started here on the connection's event loop: it runs until it
+        // first suspends, so a handler that answers without suspending is answered before this
+        // returns, with no thread switch and no timer. After a suspension the task goes on on
+        // the shared pool, and its answer comes back to the loop.
+        let note = RouteNote()
+        let operation: @Sendable () async -> Void = {
+            let outcome = await endpoint.app.respond(to: request, note: note)
+            if loop.inEventLoop {
+                deliver(outcome)
+            } else {
+                loop.execute { deliver(outcome) }
+            }
+        }
+        let task: Task<Void, Never>
+        if endpoint.startsOnPool {
+            task = Task(operation: operation)
+        } else {
+            // What the handler does before it first suspends holds the loop: a route that holds
+            // it too long is moved to the pool (see `StepHold`).
+            endpoint.countRequestOnLoop()
+            let clock = StepClock.current
+            let start = clock.stepStarts()
+            task = Task.immediate(operation: operation)
+            if let held = clock.heldTooLong(since: start) {
+                endpoint.stepHeldLoop(held, note: note)
+            }
+            if exchange.state.isAnswered { return .pending }
         }
         timeout.value = try? loop.scheduleCallback(
             in: endpoint.requestTimeout,
@@ -219,7 +284,7 @@ enum AppResponse {
             Task {
                 var failure: Error?
                 do { try await produce(writer) } catch { failure = error }
-                loop.execute {
+                loop.execute { [failure] in
                     if let failure {
                         endpoint.logger.error("app failed while streaming a response", metadata: [
                             "app.name": "\(endpoint.name)", "http.route": "\(routePrefix)", "error": "\(failure)",

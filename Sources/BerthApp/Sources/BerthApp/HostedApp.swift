@@ -39,9 +39,8 @@ public final class HostedApp: Sendable {
 
     /// Asks the app for a response. Never throws: an ``HTTPError`` becomes its status, a body
     /// over the app's limit a 413, cancellation a 503, and a refused header or any other error
-    /// a 500 with `error` set.
-    public func respond(to request: Request) async -> AppOutcome {
-        let note = RouteNote()
+    /// a 500 with `error` set. The router writes the route it matched into `note`.
+    public func respond(to request: Request, note: RouteNote = RouteNote()) async -> AppOutcome {
         do {
             let response = try await RouteNote.$current.withValue(note) {
                 do {

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Routes requests to handlers by method and path.
 ///
 /// Patterns are paths whose segments are literals, `:name` parameters (one segment) or a final
@@ -27,6 +29,8 @@ public struct Router: Sendable {
         let parameterNames: [String]
         let wildcardName: String?
         let handler: Handler
+        /// Whether the handler has shown itself to hold its thread for long (see ``RouteWeight``).
+        let weight = RouteWeight()
     }
 
     private struct Node: Sendable {
@@ -160,7 +164,20 @@ public struct Router: Sendable {
             routed.parameters.append("*", tail)
             if let name = route.wildcardName { routed.parameters.append(name, tail) }
         }
-        RouteNote.current?.route = route.pattern
+        let note = RouteNote.current
+        note?.route = route.pattern
+        if route.weight.isHeavy {
+            // The server saw this handler hold the connection's thread: it runs on the shared
+            // pool of threads, and only its answer comes back. A task the server started on
+            // the connection's thread is still there, and calling an async function does not
+            // move it: yielding does, to the executor preferred here.
+            return try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                await Task.yield()
+                return try await route.handler(routed)
+            }
+        }
+        note?.weight = route.weight
+        route.weight.countRequest()
         return try await route.handler(routed)
     }
 
@@ -200,13 +217,75 @@ public struct Router: Sendable {
     }
 }
 
-/// Where ``Router`` writes the pattern it matched, so the server can name the route in logs
-/// and metrics without the app's help.
-final class RouteNote: @unchecked Sendable {
-    /// Written by the router on the request's task, read by the host after the app returned.
-    var route: String?
+/// Where ``Router`` writes the route it matched, so the server can name the route in logs and
+/// metrics and tell a heavy handler apart, without the app's help.
+@_spi(BerthServer)
+public final class RouteNote: @unchecked Sendable {
+    /// The pattern of the matched route (`"GET /notes/:id"`). Written by the router on the
+    /// request's task, read by the host after the app returned.
+    public internal(set) var route: String?
     /// A failure that a middleware's `next` turned into a 5xx answer, for the error log.
     var failure: String?
+    /// The matched route's weight, when its handler runs where the request's task does; nil
+    /// until routing matched one, and for a route that already runs on the pool.
+    var weight: RouteWeight?
+
+    /// An empty note, for one request.
+    public init() {}
+
+    /// Where the time of a step that held its thread too long is put.
+    public enum HeavyStep: Sendable, Equatable {
+        /// The matched route takes it: its pattern, and whether this step made the route heavy
+        /// (``RouteWeight``).
+        case route(String, madeHeavy: Bool)
+        /// No route can take it: none was matched yet (the time went to the app's own
+        /// `respond(to:)` or to middleware), or the route already ran on the pool (the time
+        /// went to middleware around it). The caller moves the whole app instead.
+        case notOnRoute
+    }
+
+    /// Counts a step that held its thread too long against the matched route; once heavy, the
+    /// route's later requests run their handler on the shared pool of threads.
+    public func countLongStep() -> HeavyStep {
+        guard let weight, let route else { return .notOnRoute }
+        return .route(route, madeHeavy: weight.countLongStep())
+    }
 
     @TaskLocal static var current: RouteNote?
+}
+
+/// Whether a route's handler is known to hold its thread for long: computing for milliseconds,
+/// or blocking. The server runs requests on the connection's own thread, where a short handler
+/// costs no thread switch; one seen holding that thread too long is marked heavy, and from then
+/// on runs on the shared pool, so it cannot stall the other connections of that thread again.
+///
+/// One long step is not enough: a first request pays one-time costs, and on a busy or virtual
+/// machine any step can be stretched by time the thread did not get. A route is heavy once a
+/// few of its steps were long and they are a noticeable share of its requests (a handler that
+/// computes for 50 ms does so every time; a quick one stretched by the machine, rarely).
+final class RouteWeight: Sendable {
+    private let requests = Atomic<Int>(0)
+    private let longSteps = Atomic<Int>(0)
+    private let heavy = Atomic<Bool>(false)
+
+    var isHeavy: Bool { heavy.load(ordering: .relaxed) }
+
+    /// Counts a request whose handler runs where its task does.
+    func countRequest() { requests.add(1, ordering: .relaxed) }
+
+    /// Counts a long step; true when it is the one that makes the route heavy.
+    func countLongStep() -> Bool {
+        let long = longSteps.add(1, ordering: .relaxed).newValue
+        guard LongStepShare.isHeavy(longSteps: long, requests: requests.load(ordering: .relaxed)) else { return false }
+        return !heavy.exchange(true, ordering: .relaxed)
+    }
+}
+
+/// When long steps make a route or an app heavy: at least three, and at least one request in a
+/// hundred.
+@_spi(BerthServer)
+public enum LongStepShare {
+    public static func isHeavy(longSteps: Int, requests: Int) -> Bool {
+        longSteps >= 3 && longSteps * 100 >= requests
+    }
 }

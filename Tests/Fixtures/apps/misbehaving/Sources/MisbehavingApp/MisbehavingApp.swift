@@ -1,4 +1,7 @@
 import BerthApp
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Failure: Error, CustomStringConvertible {
     var description: String { "the database is on fire" }
@@ -44,8 +47,9 @@ public struct MisbehavingApp: App {
             let end = clock.now.advanced(by: .milliseconds(milliseconds))
             var rounds = 0
             while clock.now < end { rounds &+= 1 }
-            return .text("spun \(rounds)\n")
+            return .text("spun \(rounds) on \(threadName())\n")
         }
+        router.get("/api/thread") { _ in .text(threadName()) }
         router.get("/api/inject") { _ in
             var response = Response.text("injected")
             response.headers.add(name: "X-Evil", value: "a\r\nSet-Cookie: stolen=1")
@@ -94,6 +98,16 @@ public struct MisbehavingApp: App {
         router.get("/host") { request in .text(request.host + " " + request.path + "?" + request.queryString) }
         self.router = router
     }
+}
+
+/// The name of the thread running the handler: the server's event-loop threads are `NIO-ELT-…`.
+func threadName() -> String {
+    let file = open("/proc/thread-self/comm", O_RDONLY)
+    guard file >= 0 else { return "?" }
+    defer { close(file) }
+    var name = [UInt8](repeating: 0, count: 64)
+    let count = read(file, &name, name.count)
+    return String(decoding: name.prefix(max(count, 0)).filter { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
 }
 
 @_cdecl("berth_app_entry") public func berthAppEntry() -> UnsafeMutableRawPointer { exportApp(MisbehavingApp.self) }

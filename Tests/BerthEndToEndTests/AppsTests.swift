@@ -179,6 +179,23 @@ struct AppsTests {
         #expect(response.header("x-evil") == nil)
     }
 
+    /// Content-Length, Transfer-Encoding and Connection are the server's to set: an app's values
+    /// for them, in any case, are dropped, and the response is framed by its real length.
+    @Test func framingFieldsAreTheServers() throws {
+        let berth = try Self.start()
+        let connection = try RawConnection(port: berth.port)
+        for _ in 0..<2 {
+            try connection.send("GET /api/framing HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+            let response = try connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.text == "framed")
+            #expect(response.headers("content-length") == ["6"])
+            #expect(response.header("transfer-encoding") == nil)
+            #expect(response.header("connection") == nil)
+            #expect(response.header("x-connection") == "kept")
+        }
+    }
+
     @Test func slowAppIsCutOffWithoutStallingOthers() throws {
         let berth = try Self.start(timeout: "1s")
         let slow = try RawConnection(port: berth.port, timeout: 10)
@@ -200,13 +217,14 @@ struct AppsTests {
         let berth = try Self.start()
         #expect(try berth.request("/api/thread", host: "odd.test").text.hasPrefix("NIO-ELT-"))
         var threads: [String] = []
-        for _ in 0..<5 {
+        for _ in 0..<8 {
             let response = try berth.request("/api/spin?ms=30", host: "odd.test")
             #expect(response.status == 200)
             threads.append(String(response.text.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
         }
         #expect(threads.first?.hasPrefix("NIO-ELT-") == true, "\(threads)")
-        #expect(threads.last?.hasPrefix("NIO-ELT-") == false, "\(threads)")
+        // Three long steps make the route heavy; every answer after that comes from the pool.
+        #expect(threads.suffix(5).allSatisfy { !$0.hasPrefix("NIO-ELT-") }, "\(threads)")
         let line = try #require(berth.waitForLog(containing: "app route held an event loop"))
         #expect(line.contains("http.route=\"GET /api/spin\""), "\(line)")
         #expect(line.contains("app.name=misbehaving"))

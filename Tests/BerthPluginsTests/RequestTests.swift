@@ -57,6 +57,14 @@ struct RequestTests {
         }
     }
 
+    @Test func anEmptyBodyIsReadOnceToo() async throws {
+        let request = makeRequest(.get, "/", body: [])
+        #expect(try await request.body.collect(upTo: 10).isEmpty)
+        await #expect(throws: RequestBodyError.alreadyRead) {
+            try await request.body.collect(upTo: 10)
+        }
+    }
+
     @Test func streamingBodyAppliesBackpressure() async throws {
         let demands = Atomic<Int>(0)
         let (body, source) = RequestBody.stream(highWatermark: 8) { demands.add(1, ordering: .relaxed) }

@@ -77,8 +77,9 @@ public final class AppEndpoint: Sendable {
 }
 
 /// A path's app: the request goes to the app's router in a task, which starts on the
-/// connection's event loop; its answer goes to the exchange on that loop. The exchange makes sure exactly one answer is written: the app's, a 504 when it is too
-/// slow, or a 413 when the body outgrows the limit.
+/// connection's event loop; its answer goes to the exchange on that loop. The exchange makes
+/// sure exactly one answer is written: the app's, a 504 when it is too slow, or a 413 when the
+/// body outgrows the limit.
 struct AppHandler: RouteHandler {
     let endpoint: AppEndpoint
 
@@ -102,93 +103,122 @@ struct AppHandler: RouteHandler {
             host: routed.host.name,
             body: body
         )
-        let endpoint = self.endpoint
-        let loop = exchange.eventLoop
-        let exchangeOnLoop = NIOLoopBound(exchange, eventLoop: loop)
-        let routePrefix = routed.route.prefix
-        let hostName = routed.host.name
-        // The 504 timer, cancelled as soon as the app answers: a timer left pending for every
-        // answered request would pile up in the event loop's timer heap. A scheduled callback
-        // rather than a scheduled task: no promise and future per request.
-        let timeout = NIOLoopBoundBox<NIOScheduledCallback?>(nil, eventLoop: loop)
-        let deliver: @Sendable (AppOutcome) -> Void = { outcome in
-            timeout.value?.cancel()
-            timeout.value = nil
-            let exchange = exchangeOnLoop.value
-            if let error = outcome.error {
-                endpoint.logger.error("app failed", metadata: [
-                    "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
-                    "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
-                ])
-            }
-            if case .upgrade(let upgrade) = outcome.response.body {
-                // The switch of protocols waits for the next turn of the loop: an answer made
-                // while the connection is still reading the request's bytes must not take the
-                // bytes after the handshake (the client's first frames) from under it.
-                loop.execute {
-                    WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? routePrefix,
-                                          endpoint: endpoint, exchange: exchange)
-                }
-            } else {
-                exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
-            }
-        }
+        let call = AppCall(request: request, endpoint: self.endpoint, exchange: exchange,
+                           routePrefix: routed.route.prefix, hostName: routed.host.name)
         // One task per request, started here on the connection's event loop: it runs until it
         // first suspends, so a handler that answers without suspending is answered before this
         // returns, with no thread switch and no timer. After a suspension the task goes on on
         // the shared pool, and its answer comes back to the loop.
-        let note = RouteNote()
-        let operation: @Sendable () async -> Void = {
-            let outcome = await endpoint.app.respond(to: request, note: note)
-            if loop.inEventLoop {
-                deliver(outcome)
-            } else {
-                loop.execute { deliver(outcome) }
-            }
-        }
         let task: Task<Void, Never>
-        if endpoint.startsOnPool {
-            task = Task(operation: operation)
+        if self.endpoint.startsOnPool {
+            task = Task { await call.run() }
         } else {
             // What the handler does before it first suspends holds the loop: a route that holds
             // it too long is moved to the pool (see `StepHold`).
-            endpoint.countRequestOnLoop()
+            self.endpoint.countRequestOnLoop()
             let clock = StepClock.current
             let start = clock.stepStarts()
-            task = Task.immediate(operation: operation)
+            task = Task.immediate { await call.run() }
             if let held = clock.heldTooLong(since: start) {
-                endpoint.stepHeldLoop(held, note: note)
+                self.endpoint.stepHeldLoop(held, note: call.note)
             }
             if exchange.state.isAnswered { return .pending }
         }
-        timeout.value = try? loop.scheduleCallback(
-            in: endpoint.requestTimeout,
-            handler: AppTimeout(exchange: exchangeOnLoop, task: task, endpoint: endpoint, hostName: hostName, routePrefix: routePrefix))
-        // The client left or a refusal answered: the app's work is no longer wanted.
-        exchange.onAbandon = {
-            task.cancel()
-            timeout.value?.cancel()
-        }
+        call.awaitAnswer(of: task)
         return .pending
     }
 }
 
-/// The 504 of an app that did not answer within its `request_timeout`: its task is cancelled.
-private struct AppTimeout: NIOScheduledCallbackHandler, Sendable {
-    let exchange: NIOLoopBound<Exchange>
-    let task: Task<Void, Never>
-    let endpoint: AppEndpoint
-    let hostName: String
-    let routePrefix: String
+/// One app request in flight: all the server keeps for it besides the task, in one object.
+/// `request` is read once, by the task's start; `timeout` only on the loop.
+private final class AppCall: @unchecked Sendable {
+    private var request: Request?
+    private let endpoint: AppEndpoint
+    private let exchange: NIOLoopBound<Exchange>
+    private let loop: EventLoop
+    private let routePrefix: String
+    private let hostName: String
+    /// Where the app's router writes the route it matched.
+    let note = RouteNote()
+    /// The 504 timer, cancelled as soon as the app answers: a timer left pending for every
+    /// answered request would pile up in the event loop's timer heap. A scheduled callback
+    /// rather than a scheduled task: no promise and future per request.
+    private var timeout: NIOScheduledCallback?
 
-    func handleScheduledCallback(eventLoop: some EventLoop) {
+    init(request: Request, endpoint: AppEndpoint, exchange: Exchange, routePrefix: String, hostName: String) {
+        self.request = request
+        self.endpoint = endpoint
+        self.exchange = NIOLoopBound(exchange, eventLoop: exchange.eventLoop)
+        self.loop = exchange.eventLoop
+        self.routePrefix = routePrefix
+        self.hostName = hostName
+    }
+
+    /// The task's work: the app's answer, delivered on the loop.
+    func run() async {
+        guard let request = self.request.take() else { return }
+        let outcome = await self.endpoint.app.respond(to: request, note: self.note)
+        if self.loop.inEventLoop {
+            self.deliver(outcome)
+        } else {
+            self.loop.execute { self.deliver(outcome) }
+        }
+    }
+
+    /// The task went on past the loop's turn: bound it by the app's timeout, and cancel it when
+    /// the answer is no longer wanted (the client left, a refusal answered).
+    func awaitAnswer(of task: Task<Void, Never>) {
+        self.timeout = try? self.loop.scheduleCallback(in: self.endpoint.requestTimeout, handler: AppTimeout(call: self, task: task))
+        self.exchange.value.onAbandon = {
+            task.cancel()
+            self.timeout?.cancel()
+        }
+    }
+
+    private func deliver(_ outcome: AppOutcome) {
+        self.timeout?.cancel()
+        self.timeout = nil
+        let exchange = self.exchange.value
+        // The exchange holds this call through `onAbandon` until then.
+        exchange.onAbandon = nil
+        if let error = outcome.error {
+            self.endpoint.logger.error("app failed", metadata: [
+                "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)",
+                "http.route": "\(outcome.route ?? self.routePrefix)", "error": "\(error)",
+            ])
+        }
+        if case .upgrade(let upgrade) = outcome.response.body {
+            // The switch of protocols waits for the next turn of the loop: an answer made
+            // while the connection is still reading the request's bytes must not take the
+            // bytes after the handshake (the client's first frames) from under it.
+            self.loop.execute {
+                WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? self.routePrefix,
+                                      endpoint: self.endpoint, exchange: exchange)
+            }
+        } else {
+            exchange.answer(AppResponse.message(outcome.response, endpoint: self.endpoint, routePrefix: self.routePrefix, exchange: exchange))
+        }
+    }
+
+    /// The 504 of an app that did not answer within its `request_timeout`: its task is cancelled.
+    fileprivate func timedOut(_ task: Task<Void, Never>) {
         let exchange = self.exchange.value
         guard !exchange.state.isAnswered else { return }
-        self.task.cancel()
+        exchange.onAbandon = nil
+        task.cancel()
         self.endpoint.logger.error("app did not answer in time", metadata: [
             "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)", "http.route": "\(self.routePrefix)",
         ])
         exchange.answer(.page(504))
+    }
+}
+
+private struct AppTimeout: NIOScheduledCallbackHandler, Sendable {
+    let call: AppCall
+    let task: Task<Void, Never>
+
+    func handleScheduledCallback(eventLoop: some EventLoop) {
+        self.call.timedOut(self.task)
     }
 }
 
@@ -221,8 +251,7 @@ enum AppResponse {
         var fields: [(String, String)] = []
         fields.reserveCapacity(response.headers.count + 2)
         for field in response.headers {
-            let lower = field.name.lowercased()
-            if lower == "content-length" || lower == "transfer-encoding" || lower == "connection" { continue }
+            if Self.isFraming(field.name) { continue }
             guard AppHeaderCheck.isSafe(name: field.name, value: field.value) else {
                 endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(field.name)"])
                 return .page(500)
@@ -246,6 +275,17 @@ enum AppResponse {
             return .page(500)
         @unknown default:
             return .page(500)
+        }
+    }
+
+    /// Content-Length, Transfer-Encoding or Connection, in any case: compared without making a
+    /// lowercased copy of every name.
+    private static func isFraming(_ name: String) -> Bool {
+        switch name.utf8.count {
+        case 14: return name.caseInsensitiveEquals("content-length")
+        case 17: return name.caseInsensitiveEquals("transfer-encoding")
+        case 10: return name.caseInsensitiveEquals("connection")
+        default: return false
         }
     }
 

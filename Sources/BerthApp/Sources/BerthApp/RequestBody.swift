@@ -1,4 +1,5 @@
 internal import FoundationEssentials
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,15 +17,18 @@ public final class RequestBody: AsyncSequence, Sendable {
     /// One chunk of the body as the client sent it.
     public typealias Element = [UInt8]
 
-    let storage: Storage
+    /// Nil for a body that is empty and complete from the start (most requests): it needs no
+    /// buffer and no lock, only the mark that it was read.
+    let storage: Storage?
+    private let emptyBodyClaimed = Atomic<Bool>(false)
 
-    init(storage: Storage) {
+    init(storage: Storage?) {
         self.storage = storage
     }
 
     deinit {
         // Nobody can read the body any more: let the server drain the rest from the client.
-        storage.discardRemaining()
+        storage?.discardRemaining()
     }
 
     /// Reads the chunks in order; the body can be read by one iterator only.
@@ -37,9 +41,18 @@ public final class RequestBody: AsyncSequence, Sendable {
         public mutating func next() async throws -> [UInt8]? {
             if !claimed {
                 claimed = true
-                try body.storage.claim()
+                try body.claim()
             }
-            return try await body.storage.next()
+            guard let storage = body.storage else { return nil }
+            return try await storage.next()
+        }
+    }
+
+    private func claim() throws {
+        if let storage {
+            try storage.claim()
+        } else if emptyBodyClaimed.exchange(true, ordering: .relaxed) {
+            throw RequestBodyError.alreadyRead
         }
     }
 
@@ -117,8 +130,12 @@ extension RequestBody {
 
     /// A body that is already complete (possibly empty).
     public convenience init(bytes: [UInt8]) {
+        guard !bytes.isEmpty else {
+            self.init(storage: nil)
+            return
+        }
         let storage = Storage(highWatermark: .max, onDemand: {})
-        if !bytes.isEmpty { _ = storage.yield(bytes) }
+        _ = storage.yield(bytes)
         storage.finish(throwing: nil)
         self.init(storage: storage)
     }

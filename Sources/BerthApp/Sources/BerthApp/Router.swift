@@ -130,9 +130,7 @@ public struct Router: Sendable {
 
     /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
     private func route(_ request: Request) async throws -> Response {
-        let segments = request.path.utf8
-            .split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
-            .map { PercentDecoding.decode($0, plusIsSpace: false) }
+        let segments = Self.segments(of: request.path)
         var chosen: (route: Route, captured: [String], tail: String?)?
         var allowed: Set<Request.Method> = []
         var captured: [String] = []
@@ -167,14 +165,12 @@ public struct Router: Sendable {
         let note = RouteNote.current
         note?.route = route.pattern
         if route.weight.isHeavy {
-            // The server saw this handler hold the connection's thread: it runs on the shared
-            // pool of threads, and only its answer comes back. A task the server started on
-            // the connection's thread is still there, and calling an async function does not
-            // move it: yielding does, to the executor preferred here.
-            return try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                await Task.yield()
-                return try await route.handler(routed)
-            }
+            // The server saw this handler hold the connection's thread: it runs in a task of its
+            // own on the shared pool of threads (with this task's task-local values), and only
+            // its answer comes back. Calling an async function would not move it: a task the
+            // server started on the connection's thread stays there until it suspends.
+            let handler = Task { try await route.handler(routed) }
+            return try await withTaskCancellationHandler { try await handler.value } onCancel: { handler.cancel() }
         }
         note?.weight = route.weight
         route.weight.countRequest()
@@ -207,6 +203,23 @@ public struct Router: Sendable {
             if visit(node.wildcard, captured, tail) { return true }
         }
         return false
+    }
+
+    /// The path's non-empty segments, percent-decoded, in one pass.
+    private static func segments(of path: String) -> [String] {
+        var segments: [String] = []
+        let bytes = path.utf8
+        var start = bytes.startIndex
+        var index = start
+        while index != bytes.endIndex {
+            if bytes[index] == UInt8(ascii: "/") {
+                if start != index { segments.append(PercentDecoding.decode(bytes[start..<index], plusIsSpace: false)) }
+                start = bytes.index(after: index)
+            }
+            index = bytes.index(after: index)
+        }
+        if start != bytes.endIndex { segments.append(PercentDecoding.decode(bytes[start...], plusIsSpace: false)) }
+        return segments
     }
 
     private static let usualOrder: [Request.Method] = [.get, .head, .post, .put, .patch, .delete, .options]

@@ -55,6 +55,15 @@ public struct MisbehavingApp: App {
             response.headers.add(name: "X-Evil", value: "a\r\nSet-Cookie: stolen=1")
             return response
         }
+        router.get("/api/framing") { _ in
+            // Framing is the server's: these three go, whatever their case; the others stay.
+            var response = Response.text("framed")
+            response.headers.add(name: "content-LENGTH", value: "999")
+            response.headers.add(name: "Transfer-Encoding", value: "chunked")
+            response.headers.add(name: "CONNECTION", value: "close")
+            response.headers.add(name: "X-Connection", value: "kept")
+            return response
+        }
         router.get("/api/stream") { _ in
             Response(body: .stream { writer in
                 for index in 0..<5 { try await writer.write("chunk \(index)\n") }

@@ -52,20 +52,22 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     // MARK: - ExchangeTransport
 
-    var allocator: ByteBufferAllocator { self.context?.channel.allocator ?? ByteBufferAllocator() }
+    /// The channel's allocator, taken once: asking the channel each time costs reference
+    /// counting on every response.
+    private(set) var allocator = ByteBufferAllocator()
     let eventLoop: EventLoop
     var isStopping: Bool { self.connectionGuard.isStopping }
 
     func writeContinue() {
         guard let context else { return }
-        var out = context.channel.allocator.buffer(capacity: 32)
+        var out = self.allocator.buffer(capacity: 32)
         out.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
         context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(out)), promise: nil)
     }
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard let context else { return }
-        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator, body: body)
+        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
         let openFile = self.writer.write(body, context: context)
         self.writer.flush(context: context)
@@ -78,7 +80,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {
         guard let context else { return }
-        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: context.channel.allocator)
+        self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator)
         if head.closes { self.acceptsRequests = false }
         // The head goes out now, so the client sees it before the first chunk.
         self.writer.flush(context: context)
@@ -109,7 +111,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     /// after the handshake, already read, go to them first.
     func switchProtocols(_ head: ResponseHead, exchange: Exchange, to session: WebSocketSession) {
         guard let context else { return }
-        self.writer.writeHead(head, version: .http1_1, allocator: context.channel.allocator)
+        self.writer.writeHead(head, version: .http1_1, allocator: self.allocator)
         self.writer.flush(context: context)
         self.acceptsRequests = false
         self.failed = true
@@ -150,6 +152,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.allocator = context.channel.allocator
         if let address = context.channel.remoteAddress?.ipAddress { self.remoteAddress = address }
     }
 

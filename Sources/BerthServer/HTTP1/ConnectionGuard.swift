@@ -144,10 +144,11 @@ struct ConnectionGuardState: Sendable {
 
 /// Enforces the header, body and idle timeouts of a connection and the size of a request
 /// head in progress. Sits next to the socket so it sees raw bytes before the HTTP decoder.
-final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandler {
+/// Inbound only: the responses' writes and flushes, and the reads the connection asks for, go
+/// past it rather than through it.
+final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var state: ConnectionGuardState

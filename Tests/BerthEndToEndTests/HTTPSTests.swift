@@ -175,6 +175,30 @@ struct HTTPSTests {
         #expect(big.text.contains("20 succeeded, 0 failed"), "\(big.text)")
     }
 
+    /// On one HTTPS/1.1 connection, answers from memory and answers read from files alternate:
+    /// the handler that reads and encrypts file bodies joins the connection at its first file
+    /// answer, and every answer arrives whole and in order.
+    @Test func memoryAndFileAnswersAlternateOnOneConnection() throws {
+        let berth = try Self.start()
+        let scratch = try TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let paths = ["/digits.txt", "/big.txt", "/", "/big.txt", "/digits.txt"]
+        var arguments = ["-s", "-k", "--http1.1", "--max-time", "30", "--resolve", "alpha.test:\(berth.securePort):127.0.0.1",
+                         "-w", "%{num_connects} "]
+        for (index, path) in paths.enumerated() {
+            arguments += ["-o", scratch.appendingPathComponent("\(index)").path, "https://alpha.test:\(berth.securePort)\(path)"]
+        }
+        let result = try Tool.run(Tool.curl, arguments, timeout: 60)
+        // One connection for all five.
+        #expect(result.text == "1 0 0 0 0 ", "\(result.text)")
+        let bodies = paths.indices.map { FileManager.default.contents(atPath: scratch.appendingPathComponent("\($0)").path) ?? Data() }
+        let digits = try berth.curl("/digits.txt", host: "alpha.test", over: .https1).body
+        #expect(digits.count == 1000)
+        #expect(bodies[0] == digits && bodies[4] == digits)
+        #expect(String(decoding: bodies[1], as: UTF8.self) == Self.big && String(decoding: bodies[3], as: UTF8.self) == Self.big)
+        #expect(bodies[2].count == 29)
+    }
+
     /// Flow control (RFC 9113 §6.9): a client with a 1 KiB stream window and a 16 KiB
     /// connection window gets a 2 MB file whole, in frames its windows allow, while a second
     /// stream on the same connection is answered too.

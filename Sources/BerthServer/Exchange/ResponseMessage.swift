@@ -87,6 +87,15 @@ enum ResponseBody {
         }
     }
 
+    /// Whether any of the body is sent from an open file (a file region).
+    var readsFromFile: Bool {
+        switch self {
+        case .file: return true
+        case .parts(let parts): return parts.contains { if case .file = $0 { return true } else { return false } }
+        case .empty, .bytes, .stream: return false
+        }
+    }
+
     /// Bytes a fixed body writes; nil for a stream.
     var count: Int64? {
         switch self {

@@ -36,6 +36,8 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     private var delivering = false
     /// A `read` held back while a pipelined request waits.
     private var readPending = false
+    /// The file-region reader is in this TLS connection's pipeline.
+    private var readsFileRegions = false
     private var context: ChannelHandlerContext?
     private(set) var remoteAddress = "-"
     private(set) lazy var counters = self.generation.metrics.counters()
@@ -67,6 +69,16 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard let context else { return }
+        if self.isSecure && !self.readsFileRegions && body.readsFromFile {
+            // Over TLS a file is read and encrypted, not sent as it is (see `TLSPipeline`).
+            do {
+                try TLSPipeline.addFileRegionReader(to: context.pipeline.syncOperations)
+                self.readsFileRegions = true
+            } catch {
+                self.abort(exchange: exchange)
+                return
+            }
+        }
         self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
         let openFile = self.writer.write(body, context: context)

@@ -6,10 +6,13 @@ import NIOTLS
 
 /// The pipeline of a connection on a `tls` listener:
 ///
-///     SNI → TLS (the certificate for that name) → file regions read → handshake timeout
+///     SNI → TLS (the certificate for that name) → handshake timeout
 ///         → ALPN → HTTP/2 (`h2`) or HTTP/1.1 (`http/1.1`, or no ALPN at all)
 ///
-/// The HTTP/1.1 handlers behind ALPN are exactly those of a plain connection.
+/// The HTTP/1.1 handlers behind ALPN are exactly those of a plain connection. The first
+/// HTTP/1.1 response sent from a file puts a `FileRegionReader` right above TLS
+/// (`addFileRegionReader`): until then, every write goes to TLS without passing it. (HTTP/2
+/// reads files into its frames itself.)
 enum TLSPipeline {
     static func configure(
         channel: Channel,
@@ -17,7 +20,7 @@ enum TLSPipeline {
         generation: SiteGeneration
     ) throws {
         let sync = channel.pipeline.syncOperations
-        let reader = FileRegionReader()
+        let handshakeGuard = TLSHandshakeGuard(timeout: generation.limits.headerTimeout)
         // SNIHandler buffers the ClientHello, reports its server name, then removes itself and
         // hands the buffered bytes on to the TLS handler added for that name (RFC 6066 §3).
         let sni = ByteToMessageHandler(
@@ -26,15 +29,14 @@ enum TLSPipeline {
                 if case .hostname(let name) = result { serverName = name }
                 let context = contexts.context(forServerName: serverName)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .before(reader))
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .before(handshakeGuard))
                 }
             },
             // A ClientHello fits in one record of at most 16 KiB plus its header (RFC 8446 §5.1).
             maximumBufferSize: 64 * 1024
         )
         try sync.addHandler(sni)
-        try sync.addHandler(reader)
-        try sync.addHandler(TLSHandshakeGuard(timeout: generation.limits.headerTimeout))
+        try sync.addHandler(handshakeGuard)
         let http2 = contexts.profile.http2
         try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
             channel.eventLoop.makeCompletedFuture {
@@ -46,6 +48,17 @@ enum TLSPipeline {
             }
         })
         try sync.addHandler(TLSFailureHandler(logger: generation.logger))
+    }
+}
+
+extension TLSPipeline {
+    /// Puts a `FileRegionReader` right above the TLS handler, once: file regions must be read
+    /// and encrypted, never reach the socket as they are. Throws when the connection has no TLS
+    /// handler (a plain one needs no reader).
+    static func addFileRegionReader(to pipeline: ChannelPipeline.SynchronousOperations) throws {
+        if (try? pipeline.handler(type: FileRegionReader.self)) != nil { return }
+        let tls = try pipeline.handler(type: NIOSSLServerHandler.self)
+        try pipeline.addHandler(FileRegionReader(), position: .after(tls))
     }
 }
 

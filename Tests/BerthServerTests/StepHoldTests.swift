@@ -64,10 +64,20 @@ import Testing
     }
 
     @Test func aFewLongStepsAmongManyRequestsDoNotMakeARouteHeavy() {
-        #expect(!LongStepShare.isHeavy(longSteps: 2, requests: 2))
-        #expect(LongStepShare.isHeavy(longSteps: 3, requests: 3))
-        #expect(LongStepShare.isHeavy(longSteps: 3, requests: 300))
-        #expect(!LongStepShare.isHeavy(longSteps: 3, requests: 301))
-        #expect(!LongStepShare.isHeavy(longSteps: 5, requests: 100_000))
+        let weight = RouteWeight()
+        weight.countRequest()
+        weight.countRequest()
+        #expect(!weight.countLongStep() && !weight.countLongStep())
+        weight.countRequest()
+        // The third long step of three requests: heavy, once.
+        #expect(weight.countLongStep() && weight.isHeavy)
+        #expect(!weight.countLongStep())
+
+        let busy = RouteWeight()
+        for _ in 0..<301 { busy.countRequest() }
+        // Three long steps in 301 requests are under one in a hundred.
+        #expect(!busy.countLongStep() && !busy.countLongStep() && !busy.countLongStep() && !busy.isHeavy)
+        // A fourth is not.
+        #expect(busy.countLongStep() && busy.isHeavy)
     }
 }

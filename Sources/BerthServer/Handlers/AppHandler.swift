@@ -20,11 +20,9 @@ public final class AppEndpoint: Sendable {
     /// The limits of the app's WebSocket connections.
     let webSocket: WebSocketConfig
     /// Requests started on an event loop, and their first steps that no route could take and
-    /// that held the loop too long (see ``StepHold``). Past a share of them
-    /// (``LongStepShare``), the app's requests run on the shared pool, as tasks.
-    private let requestsOnLoops = Atomic<Int>(0)
-    private let longStepsOffRoute = Atomic<Int>(0)
-    private let runsOnPool = Atomic<Bool>(false)
+    /// that held the loop too long (see ``StepHold``), weighed as a route's are: once heavy,
+    /// the app's requests run on the shared pool, as tasks.
+    private let weight = RouteWeight()
 
     public init(name: String, app: LoadedApp, requestTimeout: Duration, webSocket: WebSocketConfig = WebSocketConfig(), logger: Logger) {
         self.name = name
@@ -42,10 +40,10 @@ public final class AppEndpoint: Sendable {
 
     /// Whether the app's requests start on the shared pool rather than on their connection's
     /// event loop.
-    var startsOnPool: Bool { self.runsOnPool.load(ordering: .relaxed) }
+    var startsOnPool: Bool { self.weight.isHeavy }
 
     /// Counts a request that starts on its connection's event loop.
-    func countRequestOnLoop() { self.requestsOnLoops.add(1, ordering: .relaxed) }
+    func countRequestOnLoop() { self.weight.countRequest() }
 
     /// A step of a request's task held its event loop for `held` nanoseconds: counted against
     /// its route, or else the whole app; past a share, that runs on the shared pool from then on.
@@ -61,9 +59,7 @@ public final class AppEndpoint: Sendable {
         case .notOnRoute:
             fallthrough
         @unknown default:
-            let long = self.longStepsOffRoute.add(1, ordering: .relaxed).newValue
-            guard LongStepShare.isHeavy(longSteps: long, requests: self.requestsOnLoops.load(ordering: .relaxed)),
-                  !self.runsOnPool.exchange(true, ordering: .relaxed) else { return }
+            guard self.weight.countLongStep() else { return }
             self.logger.notice("app held an event loop outside its routes' handlers; all its requests run on the shared pool from now on", metadata: [
                 "app.name": "\(self.name)", "held": "\(milliseconds)",
             ])

@@ -276,29 +276,33 @@ public final class RouteNote: @unchecked Sendable {
 /// machine any step can be stretched by time the thread did not get. A route is heavy once a
 /// few of its steps were long and they are a noticeable share of its requests (a handler that
 /// computes for 50 ms does so every time; a quick one stretched by the machine, rarely).
-final class RouteWeight: Sendable {
+///
+/// The server keeps one for each app too, for time no route can take (middleware, an app's own
+/// `respond(to:)`).
+@_spi(BerthServer)
+public final class RouteWeight: Sendable {
     private let requests = Atomic<Int>(0)
     private let longSteps = Atomic<Int>(0)
     private let heavy = Atomic<Bool>(false)
 
-    var isHeavy: Bool { heavy.load(ordering: .relaxed) }
+    /// Light, with no request counted.
+    public init() {}
+
+    /// Whether long steps made it heavy.
+    public var isHeavy: Bool { heavy.load(ordering: .relaxed) }
 
     /// Counts a request whose handler runs where its task does.
-    func countRequest() { requests.add(1, ordering: .relaxed) }
+    public func countRequest() { requests.add(1, ordering: .relaxed) }
 
     /// Counts a long step; true when it is the one that makes the route heavy.
-    func countLongStep() -> Bool {
+    public func countLongStep() -> Bool {
         let long = longSteps.add(1, ordering: .relaxed).newValue
-        guard LongStepShare.isHeavy(longSteps: long, requests: requests.load(ordering: .relaxed)) else { return false }
+        guard Self.isHeavy(longSteps: long, requests: requests.load(ordering: .relaxed)) else { return false }
         return !heavy.exchange(true, ordering: .relaxed)
     }
-}
 
-/// When long steps make a route or an app heavy: at least three, and at least one request in a
-/// hundred.
-@_spi(BerthServer)
-public enum LongStepShare {
-    public static func isHeavy(longSteps: Int, requests: Int) -> Bool {
+    /// When long steps make it heavy: at least three, and at least one request in a hundred.
+    static func isHeavy(longSteps: Int, requests: Int) -> Bool {
         longSteps >= 3 && longSteps * 100 >= requests
     }
 }

@@ -112,12 +112,9 @@ struct AppHandler: RouteHandler {
             // What the handler does before it first suspends holds the loop: a route that holds
             // it too long is moved to the pool (see `StepHold`).
             self.endpoint.countRequestOnLoop()
-            let clock = StepClock.current
-            let start = clock.stepStarts()
+            call.firstStepStarts()
             task = Task.immediate { await call.run() }
-            if let held = clock.heldTooLong(since: start) {
-                self.endpoint.stepHeldLoop(held, note: call.note)
-            }
+            call.firstStepEnded()
             if exchange.state.isAnswered { return .pending }
         }
         call.awaitAnswer(of: task)
@@ -150,11 +147,32 @@ private final class AppCall: @unchecked Sendable {
         self.hostName = hostName
     }
 
+    /// When the task's first step began on the loop; nil once it was weighed, or when the task
+    /// started on the pool.
+    private var firstStepStart: UInt64?
+
+    /// Before the task starts on the loop.
+    func firstStepStarts() {
+        self.firstStepStart = StepClock.current.stepStarts()
+    }
+
+    /// The first step ended, with the answer or with a suspension: weighed once. An answer is
+    /// weighed before it is written, so the client's next request already finds a heavy route
+    /// moved.
+    func firstStepEnded() {
+        guard let start = self.firstStepStart.take() else { return }
+        if let held = StepClock.current.heldTooLong(since: start) {
+            self.endpoint.stepHeldLoop(held, note: self.note)
+        }
+    }
+
     /// The task's work: the app's answer, delivered on the loop.
     func run() async {
         guard let request = self.request.take() else { return }
         let outcome = await self.endpoint.app.respond(to: request, note: self.note)
         if self.loop.inEventLoop {
+            // Still the first step: the task has not left the loop.
+            self.firstStepEnded()
             self.deliver(outcome)
         } else {
             self.loop.execute { self.deliver(outcome) }

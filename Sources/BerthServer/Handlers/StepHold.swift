@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import NIOCore
 import NIOPosix
 
 /// How long an app request's first step (what its task does before it first suspends, all of
@@ -83,10 +84,9 @@ final class StepClock: @unchecked Sendable {
         self.hold.heldTooLong(start: start, end: Self.wallNow(), cpu: Self.threadCPUNow)
     }
 
+    /// The event loops' own clock.
     private static func wallNow() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+        NIODeadline.now().uptimeNanoseconds
     }
 
     private static func threadCPUNow() -> UInt64 {

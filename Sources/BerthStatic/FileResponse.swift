@@ -196,12 +196,15 @@ struct FileResponder: Sendable {
     /// The 200 of a file in its own representation, with the fields prepared when it was opened.
     private func fullResponse(_ full: PreparedFields, of representation: Representation, isHead: Bool) -> StaticResponse {
         let file = representation.file
-        var response = StaticResponse(status: 200, headers: full.fields, body: .empty)
+        var body = StaticBody.empty
+        if !isHead {
+            guard let whole = self.body(of: file, offset: 0, count: file.size) else { return Self.outOfDescriptors }
+            body = whole
+        }
+        // Built once, in place: setting the body on a finished response copied it.
+        var response = StaticResponse(status: 200, headers: full.fields, body: body)
         response.prepared = full
         response.variantSource = representation.variantSource
-        guard !isHead else { return response }
-        guard let body = body(of: file, offset: 0, count: file.size) else { return Self.outOfDescriptors }
-        response.body = body
         return response
     }
 
@@ -210,6 +213,7 @@ struct FileResponder: Sendable {
     private func body(of file: CachedFile, offset: Int64, count: Int64) -> StaticBody? {
         if count == 0 { return .empty }
         if let contents = file.contents {
+            if offset == 0 && Int(count) == contents.readableBytes { return .bytes(contents) }
             return .bytes(contents.getSlice(at: contents.readerIndex + Int(offset), length: Int(count))!)
         }
         guard let openFile = file.makeOpenFile() else { return nil }

@@ -23,7 +23,7 @@ struct ManagedTLSTests {
             Issue.record("head refused")
             return .misdirected
         }
-        return RequestRouter.route(head, accepted, hosts: HostTable(hosts: [host]), isSecure: false, challenges: challenges)
+        return RequestRouter.route(head, accepted, hosts: HostLookup(HostTable(hosts: [host])), isSecure: false, challenges: challenges)
     }
 
     @Test func aPublishedAnswerWinsOverTheHTTPSRedirectAndTheRoutes() throws {

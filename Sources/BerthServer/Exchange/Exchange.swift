@@ -12,6 +12,8 @@ protocol ExchangeTransport: AnyObject {
     var isStopping: Bool { get }
     /// This thread's request counters, looked up once per connection.
     var counters: LoopCounters { get }
+    /// The generation's hosts, with the connection's last lookup remembered.
+    var hosts: HostLookup { get }
     /// "100 Continue" (RFC 9110 §15.2.1), before the request body is read.
     func writeContinue()
     /// The head and the whole body; the transport calls `exchange.responseHandedOver()` once
@@ -51,7 +53,7 @@ final class Exchange {
     let transport: ExchangeTransport
     /// Nil for input that never became a request (a refused head): logged with "-".
     let head: HTTPRequestHead?
-    let startedAt: ContinuousClock.Instant
+    let startedAt: NIODeadline
     let remoteAddress: String
     let isSecure: Bool
     private(set) var state: ExchangeState
@@ -77,7 +79,7 @@ final class Exchange {
         self.generation = generation
         self.transport = transport
         self.head = head
-        self.startedAt = .now
+        self.startedAt = .now()
         self.remoteAddress = remoteAddress
         self.isSecure = isSecure
         self.state = state
@@ -159,7 +161,7 @@ final class Exchange {
 
     private func route(_ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted) {
         self.checkedFields = accepted.fields
-        switch RequestRouter.route(head, accepted, hosts: self.generation.hosts, isSecure: self.isSecure,
+        switch RequestRouter.route(head, accepted, hosts: self.transport.hosts, isSecure: self.isSecure,
                                    challenges: self.generation.challenges) {
         case .misdirected:
             self.answer(.page(421))
@@ -171,7 +173,7 @@ final class Exchange {
             self.answer(.page(404))
         case .handlers(let request):
             self.select(host: request.host, route: request.route)
-            self.run(request, from: 0, otherwise: .page(404))
+            self.run(request, from: 0)
         }
     }
 
@@ -182,11 +184,12 @@ final class Exchange {
         if self.isSecure { self.hsts = host.hsts }
     }
 
-    /// Runs the path's handlers from `index` until one answers or takes the request.
-    private func run(_ request: RoutedRequest, from index: Int, otherwise: ResponseMessage) {
+    /// Runs the path's handlers from `index` until one answers or takes the request. When all
+    /// decline, the last one's `otherwise` answers (a 404 when the path has no handlers).
+    private func run(_ request: RoutedRequest, from index: Int, otherwise: ResponseMessage? = nil) {
         let handlers = request.route.handlers
         guard index < handlers.count else {
-            self.answer(otherwise)
+            self.answer(otherwise ?? .page(404))
             return
         }
         switch handlers[index].respond(to: request, exchange: self) {

@@ -58,3 +58,23 @@ struct HostTable: Sendable {
         return String(Substring(name)).lowercased()
     }
 }
+
+/// A connection's host lookups. A client sends the same `Host` (or `:authority`) with each
+/// request on a connection, so the answer for the last one is kept: a repeat costs one string
+/// comparison instead of the parsing, lowercasing and hashing of `HostTable.host(for:)`. A
+/// connection belongs to one generation, so its table never changes under the memo.
+final class HostLookup {
+    let table: HostTable
+    private var last: (authority: String?, host: VirtualHost?)?
+
+    init(_ table: HostTable) {
+        self.table = table
+    }
+
+    func host(for authority: String?) -> VirtualHost? {
+        if let last = self.last, last.authority == authority { return last.host }
+        let host = self.table.host(for: authority)
+        self.last = (authority, host)
+        return host
+    }
+}

@@ -30,7 +30,7 @@ enum RequestRouter {
     }
 
     static func route(
-        _ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted, hosts: HostTable, isSecure: Bool, remoteAddress: String = "-",
+        _ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted, hosts: HostLookup, isSecure: Bool, remoteAddress: String = "-",
         challenges: ACMEChallengeFiles? = nil
     ) -> Decision {
         guard let host = hosts.host(for: accepted.authority) else { return .misdirected }

@@ -33,13 +33,17 @@ struct ResponseMessage {
     /// Takes the static answer's parts over rather than copying them: this runs for every
     /// static response, and a copy costs a retain and a release per part.
     init(_ response: consuming StaticResponse) {
-        var fields: [(String, String)] = []
+        // Each stored property is set once, without delegating to the other initializer: that
+        // way made two copies of the whole message.
+        self.status = response.status
+        self.fields = []
+        swap(&self.fields, &response.headers)
+        self.prepared = response.prepared.take()
         var body = StaticBody.empty
-        swap(&fields, &response.headers)
         swap(&body, &response.body)
-        self.init(status: response.status, fields: fields, body: ResponseBody(body), prepared: response.prepared.take())
-        self.conditionsEvaluated = true
+        self.body = ResponseBody(body)
         self.variantSource = response.variantSource.take()
+        self.conditionsEvaluated = true
     }
 
     /// The file a static answer is about, for the compression filter (see `FileVariantSource`).

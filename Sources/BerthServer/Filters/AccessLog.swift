@@ -1,5 +1,6 @@
 import BerthConfig
 import FoundationEssentials
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,7 +11,7 @@ import Synchronization
 /// One line of the access log, filled in as a request is answered.
 struct AccessRecord: Sendable {
     var remoteAddress: String
-    var startedAt: ContinuousClock.Instant
+    var startedAt: NIODeadline
     var wallClock: Date
     var method: String
     var uri: String
@@ -96,8 +97,7 @@ final class AccessLog: Sendable {
     }
 
     static func json(_ r: AccessRecord) -> String {
-        let elapsed = ContinuousClock.now - r.startedAt
-        let millis = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let millis = Double((NIODeadline.now() - r.startedAt).nanoseconds) / 1e6
         let fields: [(String, String)] = [
             ("time", jsonString(Self.formatTime(r.wallClock, "%Y-%m-%dT%H:%M:%S%z"))),
             ("remote", jsonString(r.remoteAddress)),

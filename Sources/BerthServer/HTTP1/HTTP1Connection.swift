@@ -41,6 +41,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     private var context: ChannelHandlerContext?
     private(set) var remoteAddress = "-"
     private(set) lazy var counters = self.generation.metrics.counters()
+    private(set) lazy var hosts = HostLookup(self.generation.hosts)
 
     init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler, isSecure: Bool, eventLoop: EventLoop) {
         let limits = generation.limits

@@ -54,6 +54,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
     var isStopping: Bool { false }
     var counters: LoopCounters { self.connection.counters }
+    var hosts: HostLookup { self.connection.hosts }
 
     func writeContinue() {
         guard !self.gone else { return }

@@ -32,6 +32,22 @@ struct HostTableTests {
         #expect(table.host(for: "b.test") == nil)
     }
 
+    @Test func aConnectionsLookupFollowsEachHostHeader() {
+        let shop = host(["shop.test"])
+        let blog = host(["blog.test"])
+        let fallback = host(["default.test"], isDefault: true)
+        let lookup = HostLookup(HostTable(hosts: [shop, blog, fallback]))
+        // The remembered answer is for one Host value only: a change on the same connection
+        // is looked up afresh, and going back finds the first host again.
+        #expect(lookup.host(for: "shop.test") === shop)
+        #expect(lookup.host(for: "shop.test") === shop)
+        #expect(lookup.host(for: "blog.test:8080") === blog)
+        #expect(lookup.host(for: "SHOP.test") === shop)
+        #expect(lookup.host(for: nil) === fallback)
+        #expect(lookup.host(for: "elsewhere.example") === fallback)
+        #expect(lookup.host(for: "blog.test") === blog)
+    }
+
     @Test func hostNameParsing() {
         #expect(HostTable.hostName(of: "[::1]:8080") == "[::1]")
         #expect(HostTable.hostName(of: "Example.COM") == "example.com")

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# bench/floor.sh - how far Berth's request path is from the floor of a server on SwiftNIO, with
+# nginx beside both, in one run.
+#
+# The floor (bench/floor) is a NIO server that does no work of its own: one handler per
+# connection, fixed answers, no parsing, routing or checks. Berth runs on the same event loops,
+# sockets and pipelines, so the CPU per request between the two is Berth's own: parsing, the
+# exchange, routing, the site's file checks, the response head, logs and counters. Cases: a
+# 1 KiB file (Berth and nginx from disk, the floor from memory) and GET /hello (Berth's
+# example app, nginx's `return 200`, the floor's fixed answer).
+#
+# Knobs (environment): THREADS=2  DURATION=5 (s per run)  ROUNDS=3  CONNS=64
+#   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-floor
+#   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
+# Needs: wrk, nginx, swift (to build the floor).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${WORK:-/tmp/berth-bench-floor}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-5}
+ROUNDS=${ROUNDS:-3}
+CONNS=${CONNS:-64}
+SERVER_CPUS=${SERVER_CPUS:-1}
+CLIENT_CPUS=${CLIENT_CPUS:-0}
+BERTH_PORT=18096
+NGINX_PORT=18097
+FLOOR_PORT=18098
+
+source "$ROOT/bench/common.sh"
+install_missing wrk nginx
+mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
+printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
+  "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
+
+BERTH=$(berth_binary)
+mkdir -p "$WORK/floor"
+cp -R "$ROOT/bench/floor/." "$WORK/floor/"
+FLOOR="$WORK/floor/.build/release/NIOFloor"
+if [ ! -x "$FLOOR" ] || [ "$ROOT/bench/floor/Sources/NIOFloor/main.swift" -nt "$FLOOR" ]; then
+  log "building the NIO floor (release)"
+  (cd "$WORK/floor" && swift build -c release >"$WORK/logs/floor-build.log" 2>&1) || { tail -20 "$WORK/logs/floor-build.log"; exit 1; }
+fi
+
+cat >"$WORK/berth.yaml" <<YAML
+listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
+threads: $THREADS
+logs: { access: "off", error: "$WORK/logs/berth-error.log" }
+pid_file: "off"
+apps:
+  hello: { package: $ROOT/sites/hello, product: HelloApp }
+hosts:
+  localhost:
+    default: true
+    paths:
+      /hello: { app: hello }
+      /: { static: $WORK/www }
+YAML
+nginx_conf "$WORK/nginx.conf" "" 'location = /hello { default_type text/plain; return 200 "Hello, world!"; }'
+
+rm -f "$WORK/logs/berth-error.log"
+"$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
+nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
+"$FLOOR" "$FLOOR_PORT" "$WORK/www" "$THREADS" >"$WORK/logs/floor.out" 2>&1 & pids+=($!); FLOOR_PID=$!
+wait_port $NGINX_PORT; wait_port $FLOOR_PORT
+for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" 2>/dev/null && break; sleep 0.5; done  # first start builds the app
+wait_port $BERTH_PORT
+for p in $(tree $BERTH_PID) $(tree $NGINX_PID) $(tree $FLOOR_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
+
+declare -A PORT TREE RPS USR SYS
+PORT[nginx]=$NGINX_PORT; PORT[floor]=$FLOOR_PORT; PORT[berth]=$BERTH_PORT
+TREE[nginx]=$NGINX_PID; TREE[floor]=$FLOOR_PID; TREE[berth]=$BERTH_PID
+for path in /1k.html /hello; do
+  for server in nginx floor berth; do
+    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "http://127.0.0.1:${PORT[$server]}$path" >/dev/null 2>&1  # warm-up
+  done
+  for r in $(seq 1 "$ROUNDS"); do
+    for server in nginx floor berth; do
+      read -r u0 s0 < <(cpu_ticks "${TREE[$server]}")
+      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:${PORT[$server]}$path" 2>&1)
+      read -r u1 s1 < <(cpu_ticks "${TREE[$server]}")
+      rps=$(awk '/Requests\/sec/{print $2}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
+      grep -q "Non-2xx\|Socket errors" <<<"$out" && log "round $r $path $server: errors: $(grep 'Non-2xx\|Socket errors' <<<"$out")"
+      read -r u s < <(cpu_per_request "$u0" "$s0" "$u1" "$s1" "${n:-0}")
+      log "round $r $path $server: $rps req/s, user $u us, sys $s us per request"
+      RPS[$server$path]+="$rps "; USR[$server$path]+="$u "; SYS[$server$path]+="$s "
+    done
+  done
+done
+
+med() { echo "$1" | tr ' ' '\n' | grep . | median; }
+echo
+echo "## Berth, the NIO floor and nginx, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
+echo "## CPU per request: user/system microseconds of the server's processes (medians)"
+printf '%-10s %-7s %10s %9s %12s\n' case server "req/s" "vs nginx" "us user/sys"
+for path in /1k.html /hello; do
+  n=$(med "${RPS[nginx$path]}")
+  for server in nginx floor berth; do
+    q=$(med "${RPS[$server$path]}")
+    printf '%-10s %-7s %10.0f %8.2fx %12s\n' "$path" "$server" "$q" "$(echo "$q / $n" | bc -l)" \
+      "$(med "${USR[$server$path]}")/$(med "${SYS[$server$path]}")"
+  done
+done

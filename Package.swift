@@ -95,7 +95,9 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: requestPathSettings
+            // `import Builtin`, for one thing only: starting an app request's task without the
+            // executor preference `Task.immediate` records (Handlers/ImmediateTask.swift).
+            swiftSettings: requestPathSettings + [.enableExperimentalFeature("BuiltinModule")]
         ),
         // What berth's processes share: the brief and reports on the master's pipes to its
         // workers, the error log, signals, threads for blocking work, switching accounts.

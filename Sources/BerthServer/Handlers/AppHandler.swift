@@ -113,7 +113,7 @@ struct AppHandler: RouteHandler {
             // it too long is moved to the pool (see `StepHold`).
             self.endpoint.countRequestOnLoop()
             call.firstStepStarts()
-            task = Task.immediate { await call.run() }
+            task = startImmediately { await call.run() }
             call.firstStepEnded()
             if exchange.state.isAnswered { return .pending }
         }

@@ -263,7 +263,7 @@ struct HTTP1RequestParser {
     /// method SP request-target SP HTTP-version (RFC 9112 §3).
     private static func requestLine(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) throws(HTTPParserError) -> (HTTPMethod, String, HTTPVersion) {
         var index = range.lowerBound
-        while index < range.upperBound, Self.isTokenByte(bytes[index]) { index += 1 }
+        while index < range.upperBound, FieldSyntax.isTokenByte(bytes[index]) { index += 1 }
         let methodEnd = index
         guard methodEnd > range.lowerBound, methodEnd < range.upperBound, bytes[methodEnd] == UInt8(ascii: " ") else {
             throw .invalidMethod
@@ -298,7 +298,7 @@ struct HTTP1RequestParser {
         var index = range.lowerBound
         // A line starting with whitespace is obs-fold (§5.2), and whitespace before the colon
         // is forbidden (§5.1): both fall out of the token rule.
-        while index < range.upperBound, Self.isTokenByte(bytes[index]) { index += 1 }
+        while index < range.upperBound, FieldSyntax.isTokenByte(bytes[index]) { index += 1 }
         guard index > range.lowerBound, index < range.upperBound, bytes[index] == UInt8(ascii: ":") else {
             throw .invalidHeaderToken
         }
@@ -316,19 +316,6 @@ struct HTTP1RequestParser {
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<nameEnd]), as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         return (name, value)
-    }
-
-    /// tchar (RFC 9110 §5.6.2).
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-            UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-            UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
     }
 
     /// 1*DIGIT, bounded so it fits an Int; anything else leaves the body unframed.

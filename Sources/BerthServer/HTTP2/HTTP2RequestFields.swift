@@ -68,7 +68,7 @@ enum HTTP2RequestFields {
             headers.add(name: name, value: value)
         }
 
-        guard let method, let scheme, let path, !scheme.isEmpty, Self.isToken(method) else { throw malformed }
+        guard let method, let scheme, let path, !scheme.isEmpty, FieldSyntax.isToken(method) else { throw malformed }
         // Tunnels (§8.5) are not something this server offers.
         guard method != "CONNECT" else { throw malformed }
         // §8.3.1: the path is an absolute path (with query), or "*" for OPTIONS.
@@ -111,18 +111,6 @@ enum HTTP2RequestFields {
         if let first = utf8.first, first == 0x20 || first == 0x09 { return false }
         if let last = utf8.last, last == 0x20 || last == 0x09 { return false }
         return !utf8.contains { $0 == 0x00 || $0 == 0x0a || $0 == 0x0d }
-    }
-
-    /// RFC 9110 §5.6.2: a method is a token.
-    private static func isToken(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                true
-            default:
-                "!#$%&'*+-.^_`|~".utf8.contains(byte)
-            }
-        }
     }
 
     /// RFC 9110 §8.6: digits only; a value that does not fit is refused rather than wrapped.

@@ -266,7 +266,7 @@ enum AppResponse {
         fields.reserveCapacity(response.headers.count + 2)
         for field in response.headers {
             if Self.isFraming(field.name) { continue }
-            guard AppHeaderCheck.isSafe(name: field.name, value: field.value) else {
+            guard FieldSyntax.isToken(field.name) && FieldSyntax.isSafeValue(field.value) else {
                 endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(field.name)"])
                 return .page(500)
             }
@@ -350,26 +350,5 @@ enum AppResponse {
                 }
             }
         }
-    }
-}
-
-/// RFC 9110 §5.1/§5.5: a field name is a token, a value has no CR, LF or NUL (and no other
-/// control bytes but tab). Anything else from an app would let it forge headers.
-enum AppHeaderCheck {
-    static func isSafe(name: String, value: String) -> Bool {
-        guard !name.isEmpty else { return false }
-        for byte in name.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                continue
-            case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-                UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-                UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-                continue
-            default:
-                return false
-            }
-        }
-        return value.utf8.allSatisfy { $0 == 0x09 || ($0 >= 0x20 && $0 != 0x7F) }
     }
 }

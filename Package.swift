@@ -174,6 +174,7 @@ let package = Package(
             name: "BerthACMETests",
             dependencies: [
                 "BerthACME",
+                "BerthTestPebble",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -213,7 +214,9 @@ let package = Package(
             ]
         ),
         // Starts the real `berth` binary on temporary config files and talks to it over sockets.
-        .testTarget(name: "BerthEndToEndTests", dependencies: ["berth"]),
+        .testTarget(name: "BerthEndToEndTests", dependencies: ["berth", "BerthTestPebble"]),
+        // Pebble, the ACME test server, for the ACME client's tests and the end-to-end ones.
+        .target(name: "BerthTestPebble", path: "Tests/BerthTestPebble"),
         // The committed fuzz corpora (Corpus/<harness>/) replayed through the harnesses that
         // fuzz/run.sh compiles for libFuzzer: one checking code, run by both.
         .testTarget(

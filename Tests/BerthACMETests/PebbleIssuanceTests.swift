@@ -1,4 +1,5 @@
 @testable import BerthACME
+import BerthTestPebble
 import Foundation
 import Logging
 import SwiftASN1
@@ -17,12 +18,12 @@ struct PebbleIssuanceTests {
     /// Starts responders and Pebble pointed at them, runs `body`, stops everything.
     private func withPebble(
         responder: TestChallengeResponder? = nil,
-        _ body: (Pebble, TestChallengeResponder, CertificateStorage) async throws -> Void
+        _ body: (PebbleServer, TestChallengeResponder, CertificateStorage) async throws -> Void
     ) async throws {
         let responder = if let responder { responder } else { try await TestChallengeResponder() }
-        let pebble: Pebble
+        let pebble: PebbleServer
         do {
-            pebble = try Pebble(httpPort: responder.httpPort, tlsPort: responder.tlsPort)
+            pebble = try PebbleServer(httpPort: responder.httpPort, tlsPort: responder.tlsPort)
         } catch {
             await responder.stop()
             throw error
@@ -31,11 +32,6 @@ struct PebbleIssuanceTests {
         defer {
             pebble.stop()
             storageFolder.remove()
-        }
-        let probe = try HTTPSClient(trust: .caFile(pebble.caFile), timeout: .seconds(10))
-        try await pebble.waitUntilReady {
-            let response = try await probe.send(ACMEHTTPRequest(method: "GET", url: pebble.directoryURL))
-            guard response.status == 200 else { throw PebbleError("directory answered \(response.status)") }
         }
         do {
             try await body(pebble, responder, CertificateStorage(root: storageFolder.path + "/acme"))
@@ -47,7 +43,7 @@ struct PebbleIssuanceTests {
         await responder.stop()
     }
 
-    private func issuer(_ pebble: Pebble, _ storage: CertificateStorage, _ responder: TestChallengeResponder,
+    private func issuer(_ pebble: PebbleServer, _ storage: CertificateStorage, _ responder: TestChallengeResponder,
                         preferences: [ACMEChallengeType]) throws -> CertificateIssuer {
         var issuer = try CertificateIssuer.make(
             directoryURL: pebble.directoryURL, trust: .caFile(pebble.caFile), storage: storage,

@@ -1,3 +1,4 @@
+import BerthTestPebble
 import Foundation
 import Testing
 

@@ -47,12 +47,28 @@ extension ACMEClient {
     }
 
     /// §7.4: sends the CSR once the order is ready, then polls until it leaves `processing`.
+    ///
+    /// A finalize whose answer was lost (a transport retry, a slow CA) may have been taken: the
+    /// CA then refuses the repeat with `orderNotReady`, and §7.4 says to read the order. An
+    /// order being issued, or issued, is what the finalize asked for; it is polled as usual.
     public func finalize(_ order: ACMEOrder, url orderURL: String, csrDER: [UInt8],
                          deadline: Duration) async throws -> ACMEOrder {
-        let response = try await postJSON(order.finalize, ["csr": Base64URL.encode(csrDER)])
-        let finalized: ACMEOrder = try decode(response, from: order.finalize)
+        let finalized: ACMEOrder
+        var firstDelay: Duration?
+        do {
+            let response = try await postJSON(order.finalize, ["csr": Base64URL.encode(csrDER)])
+            finalized = try decode(response, from: order.finalize)
+            firstDelay = retryDelay(response)
+        } catch ACMEError.problem(let problem, let url) where problem.acmeErrorName == "orderNotReady" {
+            let current: ACMEOrder? = try? await self.order(orderURL)
+            guard let current, current.status == .processing || current.status == .valid else {
+                throw ACMEError.problem(problem, url: url)
+            }
+            logger.debug("acme order was finalized already", metadata: ["acme.url": "\(orderURL)", "acme.status": "\(current.status)"])
+            finalized = current
+        }
         if finalized.status == .valid || finalized.status == .invalid { return finalized }
-        return try await poll(orderURL, what: "issuance", deadline: deadline, firstDelay: retryDelay(response)) {
+        return try await poll(orderURL, what: "issuance", deadline: deadline, firstDelay: firstDelay) {
             (order: ACMEOrder) in order.status != .processing && order.status != .ready
         }
     }

@@ -88,6 +88,42 @@ import Testing
         await #expect(throws: ACMEError.self) { try await pending.respond(to: challenge) }
     }
 
+    /// RFC 8555 §7.4: a finalize whose answer was lost may have been taken; the repeat is
+    /// refused with orderNotReady, and the order as the CA has it decides.
+    @Test func aFinalizeTakenAlreadyIsNotAnError() async throws {
+        let order = try JSONDecoder().decode(ACMEOrder.self, from: Data("""
+            {"status":"ready","identifiers":[{"type":"dns","value":"a.test"}],
+             "authorizations":["https://ca.test/authz/1"],"finalize":"https://ca.test/finalize/1"}
+            """.utf8))
+        func client(_ responses: [ACMEHTTPResponse]) async -> (ACMEClient, ScriptedTransport) {
+            let transport = ScriptedTransport([.directory, .nonce("n1")] + responses)
+            let client = ACMEClient(directoryURL: "https://ca.test/dir", accountKey: AccountKey(), transport: transport, logger: logger)
+            await client.useAccount(url: "https://ca.test/acct/1")
+            return (client, transport)
+        }
+        let refused = ACMEHTTPResponse.problem(403, "orderNotReady", #"Order's status (\"valid\") was not ready"#, nonce: "n2")
+        func orderNow(_ status: String) -> ACMEHTTPResponse {
+            .json(200, """
+                {"status":"\(status)","identifiers":[{"type":"dns","value":"a.test"}],"authorizations":["https://ca.test/authz/1"],
+                 "finalize":"https://ca.test/finalize/1","certificate":"https://ca.test/cert/1"}
+                """, nonce: "n3")
+        }
+        let (taken, takenTransport) = await client([refused, orderNow("valid")])
+        let finalized = try await taken.finalize(order, url: "https://ca.test/order/1", csrDER: [1, 2, 3], deadline: .seconds(5))
+        #expect(finalized.status == .valid)
+        #expect(finalized.certificate == "https://ca.test/cert/1")
+        // The refused finalize, then the order read with POST-as-GET.
+        let posts = takenTransport.requests.filter { $0.method == "POST" }
+        #expect(posts.map(\.url) == ["https://ca.test/finalize/1", "https://ca.test/order/1"])
+        #expect(try ScriptedTransport.signed(posts[1]).payload == nil)
+
+        // An order that is not being issued (still ready, say): the refusal stands.
+        let (notTaken, _) = await client([refused, orderNow("ready")])
+        await #expect(throws: ACMEError.self) {
+            _ = try await notTaken.finalize(order, url: "https://ca.test/order/1", csrDER: [1, 2, 3], deadline: .seconds(5))
+        }
+    }
+
     @Test func badNonceIsRetriedWithTheFreshNonce() async throws {
         let transport = ScriptedTransport([
             .directory, .nonce("stale"),

@@ -30,6 +30,26 @@ struct RouterTests {
         #expect(try await answer(.get, "/notes/").text == "list")
     }
 
+    /// A path in plain form finds a literal route with one lookup; every other spelling of it
+    /// walks the tree. Both must give the same answers.
+    @Test func plainAndOtherSpellingsOfAPathAgree() async throws {
+        for target in ["/notes", "/notes/", "//notes", "/n%6Ftes", "/notes//"] {
+            #expect(try await answer(.get, target).text == "list", "\(target)")
+            #expect(try await answer(.head, target).text == "list", "\(target)")
+        }
+        #expect(try await answer(.get, "/notes/new").text == "form")
+        #expect(try await answer(.get, "/notes/%6Eew").text == "form")
+        // A literal route for another method only: the walk goes on to the wildcard.
+        #expect(try await answer(.get, "/files/upload").text == "file [upload]")
+        let delete = try await answer(.delete, "/notes")
+        #expect(delete.status == .methodNotAllowed)
+        #expect(delete.headers["Allow"] == "GET, HEAD, POST")
+        var root = Router()
+        root.get("/") { _ in .text("root") }
+        #expect(try await root.respond(to: makeRequest(.get, "/")).text == "root")
+        #expect(try await root.respond(to: makeRequest(.get, "//")).text == "root")
+    }
+
     @Test func literalBeatsParameter() async throws {
         #expect(try await answer(.get, "/notes/new").text == "form")
         #expect(try await answer(.get, "/notes/42").text == "note 42")

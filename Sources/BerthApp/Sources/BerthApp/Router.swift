@@ -41,6 +41,11 @@ public struct Router: Sendable {
     }
 
     private var nodes = [Node()]
+    /// The routes whose patterns are literal segments only, by path (`"/notes/all"`), as the
+    /// tree has them: a request whose path is in that form already (see ``isPlainPath(_:)``)
+    /// finds such a route with one lookup instead of a walk of the tree. The walk would visit
+    /// the same route first, since a literal beats a parameter and a wildcard.
+    private var literalRoutes: [String: [Request.Method: Route]] = [:]
     private var middleware: [any Middleware] = []
 
     /// No routes.
@@ -86,6 +91,7 @@ public struct Router: Sendable {
         } else {
             precondition(nodes[node].handlers[method] == nil, "route \(method) \(pattern) is registered twice")
             nodes[node].handlers[method] = route
+            if parameterNames.isEmpty { literalRoutes["/" + segments.joined(separator: "/"), default: [:]][method] = route }
         }
     }
 
@@ -130,18 +136,24 @@ public struct Router: Sendable {
 
     /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
     private func route(_ request: Request) async throws -> Response {
-        let segments = Self.segments(of: request.path)
         var chosen: (route: Route, captured: [String], tail: String?)?
         var allowed: Set<Request.Method> = []
-        var captured: [String] = []
-        _ = walk(0, 0, segments, &captured) { handlers, captured, tail in
-            if let route = handlers[request.method]
-                ?? (request.method == .head ? handlers[.get] : nil) {
-                chosen = (route, captured, tail)
-                return true
+        if Self.isPlainPath(request.path), let handlers = literalRoutes[request.path],
+            let route = handlers[request.method] ?? (request.method == .head ? handlers[.get] : nil)
+        {
+            chosen = (route, [], nil)
+        } else {
+            let segments = Self.segments(of: request.path)
+            var captured: [String] = []
+            _ = walk(0, 0, segments, &captured) { handlers, captured, tail in
+                if let route = handlers[request.method]
+                    ?? (request.method == .head ? handlers[.get] : nil) {
+                    chosen = (route, captured, tail)
+                    return true
+                }
+                allowed.formUnion(handlers.keys)
+                return false
             }
-            allowed.formUnion(handlers.keys)
-            return false
         }
         guard let (route, values, tail) = chosen else {
             if allowed.isEmpty { return .text("Not Found\n", status: .notFound) }
@@ -203,6 +215,17 @@ public struct Router: Sendable {
             if visit(node.wildcard, captured, tail) { return true }
         }
         return false
+    }
+
+    /// A path that is its own segments joined: it starts with "/", has no empty segment (no
+    /// "//", no "/" at the end but the root's) and nothing to percent-decode.
+    private static func isPlainPath(_ path: String) -> Bool {
+        var previous: UInt8 = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "%") || (byte == UInt8(ascii: "/") && previous == UInt8(ascii: "/")) { return false }
+            previous = byte
+        }
+        return path.utf8.first == UInt8(ascii: "/") && (previous != UInt8(ascii: "/") || path.utf8.count == 1)
     }
 
     /// The path's non-empty segments, percent-decoded, in one pass.

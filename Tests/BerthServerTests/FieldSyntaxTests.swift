@@ -30,5 +30,7 @@ struct FieldSyntaxTests {
         #expect(!FieldSyntax.isSafeValue("a\r\nSet-Cookie: x=1"))
         #expect(!FieldSyntax.isSafeValue("a\u{0}b"))
         #expect(!FieldSyntax.isSafeValue("a\u{7F}"))
+        #expect(FieldSyntax.isSafeField(name: "X-Request-Id", value: "r-1"))
+        #expect(!FieldSyntax.isSafeField(name: "X-Request-Id\r\nSet-Cookie", value: "x=1"))
     }
 }

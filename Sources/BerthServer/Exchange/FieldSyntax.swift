@@ -21,6 +21,12 @@ enum FieldSyntax {
         return utf8.withContiguousStorageIfAvailable { $0.allSatisfy(Self.isTokenByte) } ?? utf8.allSatisfy(Self.isTokenByte)
     }
 
+    /// A field an app may add to its answer: anything else would let it forge fields or split
+    /// the response.
+    static func isSafeField(name: String, value: String) -> Bool {
+        isToken(name) && isSafeValue(value)
+    }
+
     /// A value that cannot split the message it is written into: visible characters, obs-text,
     /// SP and HTAB (RFC 9110 §5.5); no CR, LF, NUL or other control bytes, no DEL.
     static func isSafeValue(_ value: String) -> Bool {

@@ -266,7 +266,7 @@ enum AppResponse {
         fields.reserveCapacity(response.headers.count + 2)
         for field in response.headers {
             if Self.isFraming(field.name) { continue }
-            guard FieldSyntax.isToken(field.name) && FieldSyntax.isSafeValue(field.value) else {
+            guard FieldSyntax.isSafeField(name: field.name, value: field.value) else {
                 endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(field.name)"])
                 return .page(500)
             }

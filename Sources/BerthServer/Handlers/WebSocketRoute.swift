@@ -19,7 +19,7 @@ enum WebSocketRoute {
                 let lower = field.name.lowercased()
                 guard !["content-length", "transfer-encoding", "connection", "upgrade"].contains(lower),
                       !lower.hasPrefix("sec-websocket-"),
-                      FieldSyntax.isToken(field.name) && FieldSyntax.isSafeValue(field.value)
+                      FieldSyntax.isSafeField(name: field.name, value: field.value)
                 else { continue }
                 fields.append((field.name, field.value))
             }

@@ -61,6 +61,39 @@ http {
 CONF
 }
 
+# The 1 KiB page every comparison serves: $WORK/www/1k.html.
+write_1k_page() {
+  mkdir -p "$WORK/www"
+  printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
+    "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
+}
+
+# Berth on 127.0.0.1:$BERTH_PORT with $THREADS threads, serving DOCROOT and the example hello app
+# at /hello, no access log: $WORK/berth.yaml.
+write_berth_config() { # docroot
+  cat >"$WORK/berth.yaml" <<YAML
+listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
+threads: $THREADS
+logs: { access: "off", error: "$WORK/logs/berth-error.log" }
+limits: { max_connections: 20000 }
+pid_file: "off"
+apps:
+  hello: { package: $ROOT/sites/hello, product: HelloApp }
+hosts:
+  localhost:
+    default: true
+    paths:
+      /hello: { app: hello }
+      /: { static: $1 }
+YAML
+}
+
+# Waits until Berth says it listens (its first start builds the example app first).
+wait_berth_listening() {
+  for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" 2>/dev/null && return 0; sleep 0.5; done
+  echo "berth did not start; see $WORK/logs" >&2; exit 1
+}
+
 # The berth to measure: $BERTH when given, else a release build of this checkout in .build-release.
 # Every product is built: the launcher starts berth-master and berth-worker from its own folder.
 berth_binary() {

@@ -30,8 +30,7 @@ FLOOR_PORT=18098
 source "$ROOT/bench/common.sh"
 install_missing wrk nginx
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
-printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
-  "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
+write_1k_page
 
 BERTH=$(berth_binary)
 mkdir -p "$WORK/floor"
@@ -42,20 +41,7 @@ if [ ! -x "$FLOOR" ] || [ "$ROOT/bench/floor/Sources/NIOFloor/main.swift" -nt "$
   (cd "$WORK/floor" && swift build -c release >"$WORK/logs/floor-build.log" 2>&1) || { tail -20 "$WORK/logs/floor-build.log"; exit 1; }
 fi
 
-cat >"$WORK/berth.yaml" <<YAML
-listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
-threads: $THREADS
-logs: { access: "off", error: "$WORK/logs/berth-error.log" }
-pid_file: "off"
-apps:
-  hello: { package: $ROOT/sites/hello, product: HelloApp }
-hosts:
-  localhost:
-    default: true
-    paths:
-      /hello: { app: hello }
-      /: { static: $WORK/www }
-YAML
+write_berth_config "$WORK/www"
 nginx_conf "$WORK/nginx.conf" "" 'location = /hello { default_type text/plain; return 200 "Hello, world!"; }'
 
 rm -f "$WORK/logs/berth-error.log"
@@ -63,7 +49,7 @@ rm -f "$WORK/logs/berth-error.log"
 nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
 "$FLOOR" "$FLOOR_PORT" "$WORK/www" "$THREADS" >"$WORK/logs/floor.out" 2>&1 & pids+=($!); FLOOR_PID=$!
 wait_port $NGINX_PORT; wait_port $FLOOR_PORT
-for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" 2>/dev/null && break; sleep 0.5; done  # first start builds the app
+wait_berth_listening
 wait_port $BERTH_PORT
 for p in $(tree $BERTH_PID) $(tree $NGINX_PID) $(tree $FLOOR_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
 

@@ -40,28 +40,11 @@ source "$ROOT/bench/common.sh"
 install_missing wrk nginx python3
 
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
-printf '<!DOCTYPE html><html><head><title>1k</title></head><body><p>%s</p></body></html>\n' \
-  "$(head -c 945 /dev/zero | tr '\0' x)" >"$WORK/www/1k.html"
+write_1k_page
 [ -f "$WORK/www/1m.bin" ] || head -c 1048576 /dev/urandom >"$WORK/www/1m.bin"
 
 BERTH=$(berth_binary)
 
-write_berth_config() { # docroot
-  cat >"$WORK/berth.yaml" <<YAML
-listen: [{ address: 127.0.0.1, port: $BERTH_PORT }]
-threads: $THREADS
-logs: { access: "off", error: "$WORK/logs/berth-error.log" }
-limits: { max_connections: 20000 }
-apps:
-  hello: { package: $ROOT/sites/hello, product: HelloApp }
-hosts:
-  localhost:
-    default: true
-    paths:
-      /hello: { app: hello }
-      /: { static: $1 }
-YAML
-}
 write_berth_config "$WORK/www"
 
 
@@ -149,7 +132,7 @@ if [ "${1:-}" = peers ]; then
   "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 &
   BERTH_PID=$!
   trap 'kill $BERTH_PID 2>/dev/null; wait 2>/dev/null' EXIT
-  for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" && break; sleep 0.5; done
+  wait_berth_listening
   bash "$PEERS_SCRIPT" all berth=http://127.0.0.1:$BERTH_PORT
   exit $?
 fi
@@ -162,7 +145,7 @@ rm -f "$WORK/logs/berth-error.log"
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
 nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
 wait_port $NGINX_PORT
-for _ in $(seq 1 600); do grep -q " listening " "$WORK/logs/berth-error.log" && break; sleep 0.5; done  # first start builds the app
+wait_berth_listening
 wait_port $BERTH_PORT
 for p in $(tree $BERTH_PID) $(tree $NGINX_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
 

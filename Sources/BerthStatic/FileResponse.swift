@@ -51,6 +51,8 @@ public final class PreparedFields: Sendable {
     public let http1: ByteBuffer
     /// `fields` as the server's `FieldBlockEncoder` made them.
     public let fieldBlock: ByteBuffer?
+    /// `fields` say `Vary: Accept-Encoding`.
+    public let variesOnEncoding: Bool
 
     init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
         var fields = [
@@ -70,6 +72,7 @@ public final class PreparedFields: Sendable {
         self.fields = fields
         self.http1 = serialized
         self.fieldBlock = profile.fieldBlock?(fields)
+        self.variesOnEncoding = profile.varyOnEncoding
     }
 }
 

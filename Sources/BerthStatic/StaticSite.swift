@@ -36,15 +36,16 @@ public final class StaticSite: Sendable {
     ///   them (see ``StatusMemo``); without one every path is looked at afresh.
     public func respond(to request: StaticRequest, memo: StatusMemo? = nil) -> StaticOutcome {
         guard let target = SitePath(request.path, dotfiles: options.dotfiles) else { return .notFound }
-        guard let status = currentStatus(target.relative, memo) else { return .notFound }
+        let look = currentLook(target.relative, memo)
+        guard let status = look.status else { return .notFound }
         if status.isDirectory { return respondWithDirectory(target, request: request, memo) }
         // "/file.txt/" names a directory that does not exist.
         guard status.isRegular, !target.hasTrailingSlash else { return .notFound }
-        return respondWithFile(target.relative, identity: status.identity, request: request, memo)
+        return respondWithFile(target.relative, look: look, request: request, memo)
     }
 
-    private func respondWithFile(_ relative: String, identity: FileIdentity, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
-        guard let file = cachedFile(relative, identity: identity) else { return .notFound }
+    private func respondWithFile(_ relative: String, look: StatusMemo.Look, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
+        guard let file = look.file ?? cachedFile(relative, look: look, memo) else { return .notFound }
         guard request.method == "GET" || request.method == "HEAD" else { return .response(Self.methodNotAllowed) }
         // A cached file knows its media type from when it was opened (same path, same table).
         let contentType = file.fullResponse?.contentType ?? mimeTypes.type(forPath: relative)
@@ -52,8 +53,9 @@ public final class StaticSite: Sendable {
         if options.precompressed, let acceptEncoding = request.headers.acceptEncoding {
             for coding in AcceptEncoding.preferredCodings(acceptEncoding) {
                 let sidecar = relative + coding.fileSuffix
-                guard let sidecarStatus = currentStatus(sidecar, memo), sidecarStatus.isRegular,
-                    let sidecarFile = cachedFile(sidecar, identity: sidecarStatus.identity)
+                let sidecarLook = currentLook(sidecar, memo)
+                guard sidecarLook.status?.isRegular == true,
+                    let sidecarFile = sidecarLook.file ?? cachedFile(sidecar, look: sidecarLook, memo)
                 else { continue }
                 representation = Representation(file: sidecarFile, coding: coding, contentType: contentType)
                 break
@@ -62,25 +64,34 @@ public final class StaticSite: Sendable {
         return .response(responder.respond(representation, to: request, now: Int(time(nil))))
     }
 
-    /// `fstatat` of `relative`; when the path no longer names a regular file, its cache entry
-    /// goes too, so a deleted file's descriptor (and disk space) is not held on to.
-    private func currentStatus(_ relative: String, _ memo: StatusMemo?) -> FileStatus? {
-        let status = memo.map { $0.status(relative, in: root) } ?? root.status(relative)
-        if status?.isRegular != true { cache.remove(relative) }
-        return status
+    /// `fstatat` of `relative` (this tick's, with a memo); when the path no longer names a
+    /// regular file, its cache entry goes too, so a deleted file's descriptor (and disk space)
+    /// is not held on to.
+    private func currentLook(_ relative: String, _ memo: StatusMemo?) -> StatusMemo.Look {
+        let look = memo?.look(relative, in: root) ?? StatusMemo.Look(status: root.status(relative))
+        if look.status?.isRegular != true { cache.remove(relative) }
+        return look
     }
 
-    /// The cached file if its identity still matches what `fstatat` just saw, else a fresh
-    /// confined open (nil when the path leaves the root or is no longer a regular file).
-    private func cachedFile(_ relative: String, identity: FileIdentity) -> CachedFile? {
-        if let hit = cache.lookup(relative, identity: identity) { return hit }
-        let profile = responder.profile(contentType: mimeTypes.type(forPath: relative))
-        guard let opened = CachedFile.open(relative, in: root, profile: profile) else {
-            cache.remove(relative)
-            return nil
+    /// The cached file if its identity still matches what `fstatat` saw, else a fresh
+    /// confined open (nil when the path leaves the root or is no longer a regular file). The
+    /// memo keeps what was found for the rest of the tick.
+    private func cachedFile(_ relative: String, look: StatusMemo.Look, _ memo: StatusMemo?) -> CachedFile? {
+        guard let identity = look.status?.identity else { return nil }
+        let file: CachedFile
+        if let hit = cache.lookup(relative, identity: identity) {
+            file = hit
+        } else {
+            let profile = responder.profile(contentType: mimeTypes.type(forPath: relative))
+            guard let opened = CachedFile.open(relative, in: root, profile: profile) else {
+                cache.remove(relative)
+                return nil
+            }
+            cache.insert(opened, for: relative)
+            file = opened
         }
-        cache.insert(opened, for: relative)
-        return opened
+        memo?.remember(file, for: relative, in: root)
+        return file
     }
 
     private func respondWithDirectory(_ target: SitePath, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
@@ -102,8 +113,9 @@ public final class StaticSite: Sendable {
         }
         for name in options.index where options.dotfiles || !SitePath.isHidden(Substring(name)) {
             let candidate = target.relative == "." ? name : target.relative + "/" + name
-            guard let status = currentStatus(candidate, memo), status.isRegular else { continue }
-            return respondWithFile(candidate, identity: status.identity, request: request, memo)
+            let look = currentLook(candidate, memo)
+            guard look.status?.isRegular == true else { continue }
+            return respondWithFile(candidate, look: look, request: request, memo)
         }
         guard options.listing,
             let entries = DirectoryListing.read(target.relative, in: root, dotfiles: options.dotfiles)
@@ -135,16 +147,16 @@ struct SitePath {
     init?(_ path: String, dotfiles: Bool) {
         guard path.hasPrefix("/"), !path.utf8.contains(0) else { return nil }
         // Fast path for the usual normalized path: no empty, "." or hidden segments means the
-        // relative path is the path without its slashes at either end.
+        // relative path is the path without its slashes at either end. Read in place, byte by
+        // byte: every static request comes through here.
         var previous = UInt8(ascii: "/")
-        var plain = true
-        for byte in path.utf8.dropFirst() {
-            if (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) && previous == UInt8(ascii: "/") {
-                plain = false
-                break
+        let plain = path.utf8.withContiguousStorageIfAvailable { bytes in
+            for byte in bytes.dropFirst() {
+                if (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) && previous == UInt8(ascii: "/") { return false }
+                previous = byte
             }
-            previous = byte
-        }
+            return true
+        } ?? false
         if plain {
             hasTrailingSlash = previous == UInt8(ascii: "/")
             let inner = path.utf8.dropFirst().dropLast(hasTrailingSlash ? 1 : 0)

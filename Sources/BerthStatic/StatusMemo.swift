@@ -1,6 +1,7 @@
 /// What `fstatat` said about sites' paths during one event-loop tick, so that the requests
 /// read in one tick (often dozens under load, many for the same hot file) pay one `fstatat`
-/// per path rather than one each.
+/// per path rather than one each. The open file found for that status is kept beside it, so
+/// those requests also skip the shared open-file cache (its lock and its lookup).
 ///
 /// Those requests arrived together: answering all of them from one look at the file is what
 /// answering them a moment earlier, at once, would have done. The owner empties the memo at
@@ -22,7 +23,13 @@ public final class StatusMemo: @unchecked Sendable {
         }
     }
 
-    private var statuses: [Key: FileStatus?] = [:]
+    /// A path's status this tick, and the cached file that matched it once one was asked for.
+    struct Look {
+        var status: FileStatus?
+        var file: CachedFile?
+    }
+
+    private var looks: [Key: Look] = [:]
     private var clearingScheduled = false
 
     public init() {}
@@ -30,22 +37,27 @@ public final class StatusMemo: @unchecked Sendable {
     /// The memo holds answers and nobody has been asked to clear it yet: the caller schedules
     /// `clear` for the end of the current tick. True once per filling.
     public func needsClearing() -> Bool {
-        guard !self.statuses.isEmpty, !self.clearingScheduled else { return false }
+        guard !self.looks.isEmpty, !self.clearingScheduled else { return false }
         self.clearingScheduled = true
         return true
     }
 
     public func clear() {
-        self.statuses.removeAll(keepingCapacity: true)
+        self.looks.removeAll(keepingCapacity: true)
         self.clearingScheduled = false
     }
 
-    /// The remembered answer for `relative`, or a fresh `fstatat` that is remembered.
-    func status(_ relative: String, in root: RootDirectory) -> FileStatus? {
+    /// The remembered look at `relative`, or a fresh `fstatat` that is remembered.
+    func look(_ relative: String, in root: RootDirectory) -> Look {
         let key = Key(root: root, relative: relative)
-        if let known = self.statuses[key] { return known }
-        let status = root.status(relative)
-        self.statuses[key] = status
-        return status
+        if let known = self.looks[key] { return known }
+        let look = Look(status: root.status(relative))
+        self.looks[key] = look
+        return look
+    }
+
+    /// Keeps the open file that matched this tick's status of `relative`.
+    func remember(_ file: CachedFile, for relative: String, in root: RootDirectory) {
+        self.looks[Key(root: root, relative: relative)]?.file = file
     }
 }

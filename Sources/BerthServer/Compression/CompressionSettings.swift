@@ -2,8 +2,9 @@ import BerthConfig
 import BerthStatic
 
 /// A path's `compress:` settings as the compression filter uses them: built once per
-/// configuration generation.
-struct CompressionSettings: Sendable {
+/// configuration generation. A class: every answer on the path reads them, and passing one
+/// reference costs less than copying the lists inside.
+final class CompressionSettings: Sendable {
     /// Bodies compressed whole (held in memory, or read from a file) above this size go
     /// uncompressed: compressing one would hold an event loop too long. Streams have no bound,
     /// they are compressed chunk by chunk as they go.
@@ -26,7 +27,7 @@ struct CompressionSettings: Sendable {
 
     /// A path's settings; nil when compression is off there, or when the path's configured
     /// headers say `Cache-Control: no-transform` (they are laid over answers after the filters).
-    init?(route: PathRouteConfig) {
+    convenience init?(route: PathRouteConfig) {
         guard let config = route.compression else { return nil }
         let forbidden = route.headers.contains {
             $0.name.lowercased() == "cache-control" && CompressionPolicy.forbidsTransform($0.value)

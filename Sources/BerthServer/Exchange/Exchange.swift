@@ -14,6 +14,8 @@ protocol ExchangeTransport: AnyObject {
     var counters: LoopCounters { get }
     /// The generation's hosts, with the connection's last lookup remembered.
     var hosts: HostLookup { get }
+    /// This thread's `fstatat` answers of the current tick, looked up once per connection.
+    var statusMemo: StatusMemo { get }
     /// "100 Continue" (RFC 9110 §15.2.1), before the request body is read.
     func writeContinue()
     /// The head and the whole body; the transport calls `exchange.responseHandedOver()` once

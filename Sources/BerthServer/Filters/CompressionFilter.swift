@@ -26,7 +26,7 @@ enum CompressionFilter {
         guard let settings else { return }
         // Without Accept-Encoding the only possible change is `Vary: Accept-Encoding`: an
         // answer that says so already (a hot static file's) is left as it is, at once.
-        if acceptEncoding == nil, Self.variesOnEncoding(message.fields) { return }
+        if acceptEncoding == nil, message.prepared?.variesOnEncoding ?? Self.variesOnEncoding(message.fields) { return }
         guard let subject = Self.subject(of: message, answered: answered) else { return }
         let decision = CompressionPolicy.decide(
             status: subject.status, fields: subject.fields, length: subject.length, streamed: subject.length == nil,

@@ -42,6 +42,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     private(set) var remoteAddress = "-"
     private(set) lazy var counters = self.generation.metrics.counters()
     private(set) lazy var hosts = HostLookup(self.generation.hosts)
+    private(set) lazy var statusMemo = StaticHandler.threadMemo()
 
     init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler, isSecure: Bool, eventLoop: EventLoop) {
         let limits = generation.limits

@@ -76,8 +76,12 @@ public final class AppEndpoint: Sendable {
 /// connection's event loop; its answer goes to the exchange on that loop. The exchange makes
 /// sure exactly one answer is written: the app's, a 504 when it is too slow, or a 413 when the
 /// body outgrows the limit.
-struct AppHandler: RouteHandler {
+final class AppHandler: RouteHandler {
     let endpoint: AppEndpoint
+
+    init(endpoint: AppEndpoint) {
+        self.endpoint = endpoint
+    }
 
     func respond(to routed: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
         let head = routed.head

@@ -3,8 +3,12 @@ import BerthStatic
 
 /// A path's `redirect:`: the configured status and target, with `keep_path` the part of the
 /// path below the prefix and the query appended.
-struct RedirectHandler: RouteHandler {
+final class RedirectHandler: RouteHandler {
     let redirect: RedirectConfig
+
+    init(redirect: RedirectConfig) {
+        self.redirect = redirect
+    }
 
     func respond(to request: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
         .answer(.page(self.redirect.status, fields: [("Location", Self.location(self.redirect, route: request.route, target: request.target))]))

@@ -1,7 +1,8 @@
 /// What serves the requests of a path: static files, an app, a redirect — and whatever comes
 /// later (a reverse proxy, a status page) without touching the protocol code. A path has a
-/// list of handlers; each may decline, and then the next one runs.
-protocol RouteHandler: Sendable {
+/// list of handlers; each may decline, and then the next one runs. Handlers are objects: a
+/// path's list is read on every request, and taking one out of it is then one reference.
+protocol RouteHandler: AnyObject, Sendable {
     /// Called on the exchange's event loop. A handler that answers later (an app) returns
     /// `.pending` and calls `exchange.answer` on that loop when it has its answer.
     func respond(to request: RoutedRequest, exchange: Exchange) -> HandlerOutcome

@@ -4,10 +4,15 @@ import NIOPosix
 
 /// Files of a static site for GET and HEAD. Declines what it has no file for and other
 /// methods, so an app after it in the path's list (`fallback:`) gets those.
-struct StaticHandler: RouteHandler {
+final class StaticHandler: RouteHandler {
     let site: StaticSite
+
+    init(site: StaticSite) {
+        self.site = site
+    }
     /// Each event loop thread's `fstatat` answers of its current tick, for every site (see
     /// `StatusMemo`): one thread-specific key for the process, however many sites there are.
+    /// A connection looks its thread's up once (`ExchangeTransport.statusMemo`).
     private static let memos = ThreadSpecificVariable<StatusMemo>()
 
     func respond(to request: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
@@ -24,7 +29,7 @@ struct StaticHandler: RouteHandler {
             query: request.target.query,
             headers: exchange.requestFields
         )
-        let memo = self.memo()
+        let memo = exchange.transport.statusMemo
         let outcome = self.site.respond(to: staticRequest, memo: memo)
         if memo.needsClearing() {
             // After the I/O of this tick: the loop runs queued tasks once it has handled the
@@ -40,7 +45,8 @@ struct StaticHandler: RouteHandler {
         }
     }
 
-    private func memo() -> StatusMemo {
+    /// The calling thread's memo.
+    static func threadMemo() -> StatusMemo {
         if let memo = Self.memos.currentValue { return memo }
         let memo = StatusMemo()
         Self.memos.currentValue = memo

@@ -7,7 +7,7 @@ import NIOCore
 ///
 /// RFC 9110 §15.6.4: 503 is the server's temporary inability to handle the request, which is
 /// what a build to be fixed is; `no-store` keeps the page out of caches once the app is back.
-struct UnbuiltAppHandler: RouteHandler {
+final class UnbuiltAppHandler: RouteHandler {
     let body: ByteBuffer
 
     init(app: String, reason: String) {

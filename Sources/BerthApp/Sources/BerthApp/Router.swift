@@ -24,13 +24,22 @@ public struct Router: Sendable {
     /// Answers one request.
     public typealias Handler = @Sendable (Request) async throws -> Response
 
-    private struct Route: Sendable {
+    /// An object: every request takes its route out of the tables, and that is then one
+    /// reference rather than a copy of each part.
+    private final class Route: Sendable {
         let pattern: String
         let parameterNames: [String]
         let wildcardName: String?
         let handler: Handler
         /// Whether the handler has shown itself to hold its thread for long (see ``RouteWeight``).
         let weight = RouteWeight()
+
+        init(pattern: String, parameterNames: [String], wildcardName: String?, handler: @escaping Handler) {
+            self.pattern = pattern
+            self.parameterNames = parameterNames
+            self.wildcardName = wildcardName
+            self.handler = handler
+        }
     }
 
     private struct Node: Sendable {

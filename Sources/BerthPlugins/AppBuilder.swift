@@ -26,13 +26,17 @@ public enum AppBuilder {
     ) throws(AppLoadError) -> String {
         let directory = URL(fileURLWithPath: packageDirectory).standardizedFileURL.path
         let library = builtLibraryPath(packageDirectory: directory, product: product)
-        if force || isStale(library: library, inputs: inputFiles(packageDirectory: directory)) {
+        let inputs = inputFiles(packageDirectory: directory)
+        let inputsChanged = InputList(packageDirectory: directory).differs(from: inputs)
+        if force || inputsChanged || isStale(library: library, inputs: inputs) {
+            if inputsChanged { InputList(packageDirectory: directory).dropPlan() }
             try runBuild(app: app, directory: directory, product: product, swift: swift, log: log)
             guard FileManager.default.fileExists(atPath: library) else {
                 throw AppLoadError(app: app, file: library, reason: .buildFailed(
                     "it succeeded but did not produce this file; is \(product) a .dynamic library product?",
                     lastLines: []))
             }
+            InputList(packageDirectory: directory).record(inputs)
         }
         do {
             return try installVersionedCopy(of: library)
@@ -201,6 +205,38 @@ public enum AppBuilder {
         }
         let hex = String(hash, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// The input files of an app's last good build, kept beside it in `.build`.
+///
+/// SwiftPM plans a build again when files are added to or removed from the root package, but
+/// not from a package it depends on by path (BerthApp, or an app's own local packages): it then
+/// compiles the old list of files, and fails with "cannot find … in scope" for a new file or
+/// "missing inputs" for one that went. When the list differs from the last build's, the plan
+/// (`.build/release.yaml`) is removed, and `swift build` makes a new one.
+struct InputList {
+    let packageDirectory: String
+
+    private var path: String { packageDirectory + "/.build/berth-input-files" }
+
+    private static func text(_ inputs: [String]) -> String {
+        inputs.sorted().joined(separator: "\n") + "\n"
+    }
+
+    /// Whether `inputs` are other files than the last good build's (or no build was recorded).
+    func differs(from inputs: [String]) -> Bool {
+        guard let recorded = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return true }
+        return String(decoding: recorded, as: UTF8.self) != Self.text(inputs)
+    }
+
+    /// Removes SwiftPM's plan of the release build, so the next build plans afresh.
+    func dropPlan() {
+        unlink(packageDirectory + "/.build/release.yaml")
+    }
+
+    func record(_ inputs: [String]) {
+        try? Data(Self.text(inputs).utf8).write(to: URL(fileURLWithPath: path))
     }
 }
 

@@ -103,6 +103,59 @@ struct BuilderTests {
         #expect(streamed > 0, "the build log is streamed while it runs")
     }
 
+    /// SwiftPM does not notice a file added to or removed from a package the app depends on by
+    /// path (as every app does on BerthApp); the builder makes it plan again when that happens.
+    @Test func filesAddedToOrRemovedFromALocalDependencyAreBuilt() async throws {
+        // Kept across runs, like the broken package above; every run starts from the same files.
+        let folder = Fixtures.workspace + "/file-set"
+        let manager = FileManager.default
+        func write(_ text: String, _ path: String) throws {
+            try manager.createDirectory(atPath: ((folder + "/" + path) as NSString).deletingLastPathComponent,
+                                        withIntermediateDirectories: true)
+            // In place: a file replaced by rename changes its folder, which SwiftPM does notice
+            // in the root package, and the case below is about the dependency's files alone.
+            try text.write(toFile: folder + "/" + path, atomically: false, encoding: .utf8)
+        }
+        try write("""
+            // swift-tools-version:6.0
+            import PackageDescription
+            let package = Package(name: "Shared", products: [.library(name: "Shared", targets: ["Shared"])],
+                                  targets: [.target(name: "Shared")])
+            """, "shared/Package.swift")
+        try write("public func one() -> Int { 1 }\n", "shared/Sources/Shared/One.swift")
+        try? manager.removeItem(atPath: folder + "/shared/Sources/Shared/Two.swift")
+        try write("""
+            // swift-tools-version:6.0
+            import PackageDescription
+            let package = Package(name: "Lister", products: [.library(name: "Lister", type: .dynamic, targets: ["Lister"])],
+                                  dependencies: [.package(path: "../shared")],
+                                  targets: [.target(name: "Lister", dependencies: [.product(name: "Shared", package: "Shared")])])
+            """, "app/Package.swift")
+        try write("import Shared\npublic func lister() -> Int { one() }\n", "app/Sources/Lister/Lister.swift")
+        let app = folder + "/app"
+        func build() async throws -> AppLoadError? {
+            try await offThePool { () -> AppLoadError? in
+                do throws(AppLoadError) {
+                    _ = try AppBuilder.build(app: "lister", packageDirectory: app, product: "Lister")
+                    return nil
+                } catch {
+                    return error
+                }
+            }
+        }
+        #expect(try await build() == nil)
+
+        try write("public func two() -> Int { 2 }\n", "shared/Sources/Shared/Two.swift")
+        try write("import Shared\npublic func lister() -> Int { one() + two() }\n", "app/Sources/Lister/Lister.swift")
+        let afterAdding = try await build()
+        #expect(afterAdding == nil, "a file added to the dependency: \(afterAdding.map { "\($0)" } ?? "")")
+
+        try manager.removeItem(atPath: folder + "/shared/Sources/Shared/Two.swift")
+        try write("import Shared\npublic func lister() -> Int { one() }\n", "app/Sources/Lister/Lister.swift")
+        let afterRemoving = try await build()
+        #expect(afterRemoving == nil, "a file removed from the dependency: \(afterRemoving.map { "\($0)" } ?? "")")
+    }
+
     @Test func stampNamesThisToolchainExactly() throws {
         var output: [UInt8] = []
         _ = try ChildProcess.run(["swift", "--version"]) { output += $0 }

@@ -53,6 +53,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
     /// A flush is queued behind the frames written in this tick.
     private var flushScheduled = false
     private var lastActivity = NIODeadline.now()
+    /// The channel's allocator, taken once: asking the channel for it costs reference counting
+    /// on every frame.
+    private var allocator = ByteBufferAllocator()
     private var idleTimer: Scheduled<Void>?
     private var closeTimer: Scheduled<Void>?
 
@@ -65,6 +68,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.allocator = context.channel.allocator
         let loop = context.eventLoop
         let connection = NIOLoopBound(self, eventLoop: loop)
         let inbox = WebSocketInbox(limit: Self.inboxLimit) {
@@ -175,9 +179,9 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let frame: WebSocketFrame
         switch message {
         case .text(let text):
-            frame = WebSocketFrame(fin: true, opcode: .text, data: context.channel.allocator.buffer(string: text))
+            frame = WebSocketFrame(fin: true, opcode: .text, data: self.allocator.buffer(string: text))
         case .binary(let bytes):
-            frame = WebSocketFrame(fin: true, opcode: .binary, data: context.channel.allocator.buffer(bytes: bytes))
+            frame = WebSocketFrame(fin: true, opcode: .binary, data: self.allocator.buffer(bytes: bytes))
         }
         self.lastActivity = context.eventLoop.now
         context.write(self.wrapOutboundOut(frame), promise: nil)
@@ -233,7 +237,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         case .pong(let data):
             context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: data)), promise: nil)
         case .sendClose(let code, let reason, let thenClose):
-            var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+            var payload = self.allocator.buffer(capacity: 2 + reason.utf8.count)
             payload.writeInteger(code)
             payload.writeString(reason)
             let written = context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))

@@ -1,12 +1,5 @@
 internal import FoundationEssentials
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A request's body as it arrives: an `AsyncSequence` of byte chunks, read once.
 ///
@@ -142,171 +135,36 @@ extension RequestBody {
 }
 
 extension RequestBody {
-    /// Shared between the body and its source; every field is guarded by `lock`.
-    final class Storage: @unchecked Sendable {
-        private let lock = PlainLock()
-        private let highWatermark: Int
-        private let onDemand: @Sendable () -> Void
-        private var chunks: [[UInt8]] = []
-        private var head = 0
-        private var bufferedBytes = 0
-        private var finished = false
-        private var failure: (any Error)?
-        private var waiter: CheckedContinuation<[UInt8]?, any Error>?
-        private var producerStopped = false
-        private var discarded = false
-        private var claimed = false
+    /// Shared between the body and its source: the chunks not read yet, bounded by their bytes.
+    final class Storage: Sendable {
+        private let chunks: Handoff<[UInt8]>
+        private let claimed = Atomic<Bool>(false)
 
         init(highWatermark: Int, onDemand: @escaping @Sendable () -> Void) {
-            self.highWatermark = highWatermark
-            self.onDemand = onDemand
+            // One iterator reads (see `claim`), so a second reader cannot wait beside it.
+            self.chunks = Handoff(limit: highWatermark, weight: { $0.count }, concurrentRead: RequestBodyError.alreadyRead,
+                                  onDemand: onDemand)
         }
 
         func claim() throws {
-            let alreadyClaimed = lock.withLock {
-                defer { claimed = true }
-                return claimed
-            }
-            if alreadyClaimed { throw RequestBodyError.alreadyRead }
+            if claimed.exchange(true, ordering: .relaxed) { throw RequestBodyError.alreadyRead }
         }
 
         func yield(_ chunk: [UInt8]) -> RequestBodySource.YieldResult {
-            lock.lock()
-            if discarded || finished || chunk.isEmpty {
-                lock.unlock()
-                return .produceMore
-            }
-            if let waiter {
-                self.waiter = nil
-                lock.unlock()
-                waiter.resume(returning: chunk)
-                return .produceMore
-            }
-            chunks.append(chunk)
-            bufferedBytes += chunk.count
-            let stop = bufferedBytes >= highWatermark
-            if stop { producerStopped = true }
-            lock.unlock()
-            return stop ? .stopProducing : .produceMore
+            if chunk.isEmpty { return .produceMore }
+            return chunks.offer(chunk) ? .produceMore : .stopProducing
         }
 
         func finish(throwing error: (any Error)?) {
-            lock.lock()
-            guard !finished else { return lock.unlock() }
-            finished = true
-            failure = error
-            let waiter = self.waiter
-            self.waiter = nil
-            lock.unlock()
-            if let error {
-                waiter?.resume(throwing: error)
-            } else {
-                waiter?.resume(returning: nil)
-            }
+            chunks.finish(throwing: error)
         }
 
         func discardRemaining() {
-            lock.lock()
-            discarded = true
-            chunks = []
-            head = 0
-            bufferedBytes = 0
-            let resume = producerStopped
-            producerStopped = false
-            lock.unlock()
-            if resume { onDemand() }
+            chunks.discardRemaining()
         }
 
         func next() async throws -> [UInt8]? {
-            switch try takeBuffered() {
-            case .chunk(let chunk): return chunk
-            case .end: return nil
-            case .wait: break
-            }
-            return try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { continuation in
-                    lock.lock()
-                    // Something may have arrived between `takeBuffered` and taking the lock.
-                    if head < chunks.count || finished || Task.isCancelled {
-                        lock.unlock()
-                        continuation.resume(with: Result {
-                            if case .chunk(let chunk) = try takeBuffered() { return chunk }
-                            return nil
-                        })
-                        return
-                    }
-                    waiter = continuation
-                    lock.unlock()
-                }
-            } onCancel: {
-                lock.lock()
-                let waiter = self.waiter
-                self.waiter = nil
-                lock.unlock()
-                waiter?.resume(throwing: CancellationError())
-            }
+            try await chunks.next()
         }
-
-        private enum Take {
-            case chunk([UInt8])
-            case end
-            case wait
-        }
-
-        private func takeBuffered() throws -> Take {
-            lock.lock()
-            if head < chunks.count {
-                let chunk = chunks[head]
-                head += 1
-                if head == chunks.count {
-                    chunks.removeAll(keepingCapacity: true)
-                    head = 0
-                }
-                bufferedBytes -= chunk.count
-                // Resume at half the mark, not just under it, so the server is not woken per chunk.
-                let resume = producerStopped && bufferedBytes <= highWatermark / 2
-                if resume { producerStopped = false }
-                lock.unlock()
-                if resume { onDemand() }
-                return .chunk(chunk)
-            }
-            if finished {
-                let failure = self.failure
-                lock.unlock()
-                if let failure { throw failure }
-                return .end
-            }
-            let cancelled = Task.isCancelled
-            lock.unlock()
-            if cancelled { throw CancellationError() }
-            return .wait
-        }
-    }
-}
-
-/// A mutex with separate `lock` and `unlock` (a body's source waits on a continuation while
-/// holding it briefly, which a closure-only lock cannot express), without linking Foundation
-/// into every app and worker for `NSLock`.
-final class PlainLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-
-    init() {
-        mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func lock() { pthread_mutex_lock(mutex) }
-
-    func unlock() { pthread_mutex_unlock(mutex) }
-
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
-        lock()
-        defer { unlock() }
-        return try body()
     }
 }

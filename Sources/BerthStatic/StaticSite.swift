@@ -145,24 +145,27 @@ struct SitePath {
     /// so a caller that skipped ``RequestTarget`` still cannot leave the root, and for hidden
     /// names unless `dotfiles`.
     init?(_ path: String, dotfiles: Bool) {
-        guard path.hasPrefix("/"), !path.utf8.contains(0) else { return nil }
         // Fast path for the usual normalized path: no empty, "." or hidden segments means the
-        // relative path is the path without its slashes at either end. Read in place, byte by
-        // byte: every static request comes through here.
-        var previous = UInt8(ascii: "/")
-        let plain = path.utf8.withContiguousStorageIfAvailable { bytes in
+        // relative path is the path without its slashes at either end. Read in place, in one
+        // pass, and copied out once: every static request comes through here.
+        let fast: (relative: String, hasTrailingSlash: Bool)?? = path.utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.first == UInt8(ascii: "/") else { return nil }
+            var previous = UInt8(ascii: "/")
             for byte in bytes.dropFirst() {
-                if (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) && previous == UInt8(ascii: "/") { return false }
+                if byte == 0 { return nil }
+                if (byte == UInt8(ascii: "/") || byte == UInt8(ascii: ".")) && previous == UInt8(ascii: "/") { return nil }
                 previous = byte
             }
-            return true
-        } ?? false
-        if plain {
-            hasTrailingSlash = previous == UInt8(ascii: "/")
-            let inner = path.utf8.dropFirst().dropLast(hasTrailingSlash ? 1 : 0)
-            relative = inner.isEmpty ? "." : String(Substring(inner))
+            let hasTrailingSlash = previous == UInt8(ascii: "/")
+            let inner = UnsafeBufferPointer(rebasing: bytes[1..<max(1, bytes.count - (hasTrailingSlash ? 1 : 0))])
+            return (inner.isEmpty ? "." : String(decoding: inner, as: UTF8.self), hasTrailingSlash)
+        }
+        if case .some(.some(let plain)) = fast {
+            relative = plain.relative
+            hasTrailingSlash = plain.hasTrailingSlash
             return
         }
+        guard path.hasPrefix("/"), !path.utf8.contains(0) else { return nil }
         var segments = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         hasTrailingSlash = segments.last?.isEmpty == true
         if hasTrailingSlash { segments.removeLast() }

@@ -26,6 +26,8 @@ public enum AppBuilder {
     ) throws(AppLoadError) -> String {
         let directory = URL(fileURLWithPath: packageDirectory).standardizedFileURL.path
         let library = builtLibraryPath(packageDirectory: directory, product: product)
+        let lock = BuildLock(packageDirectory: directory)
+        defer { lock.release() }
         let inputs = inputFiles(packageDirectory: directory)
         let inputsChanged = InputList(packageDirectory: directory).differs(from: inputs)
         if force || inputsChanged || isStale(library: library, inputs: inputs) {
@@ -237,6 +239,28 @@ struct InputList {
 
     func record(_ inputs: [String]) {
         try? Data(Self.text(inputs).utf8).write(to: URL(fileURLWithPath: path))
+    }
+}
+
+/// Builds of one package by several Berth processes (a test suite's servers, `berth run` beside
+/// `berth dev`) take turns. Deciding what changed, removing a stale plan and `swift build`
+/// happen under one lock, `.build/berth-build.lock`. So no process removes the plan another's
+/// build is reading, and the one that waited finds the package built. Without the lock file (a
+/// read-only folder) builds go ahead unserialized, as `swift build` alone would.
+struct BuildLock {
+    private let descriptor: CInt
+
+    init(packageDirectory: String) {
+        mkdir(packageDirectory + "/.build", 0o755)
+        descriptor = open(packageDirectory + "/.build/berth-build.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if descriptor >= 0 {
+            while flock(descriptor, LOCK_EX) != 0 && errno == EINTR {}
+        }
+    }
+
+    /// Closing the descriptor lets the lock go.
+    func release() {
+        if descriptor >= 0 { close(descriptor) }
     }
 }
 

@@ -35,6 +35,22 @@ public final class StaticSite: Sendable {
     /// - `memo`: the `fstatat` answers of the current event-loop tick, when the caller keeps
     ///   them (see ``StatusMemo``); without one every path is looked at afresh.
     public func respond(to request: StaticRequest, memo: StatusMemo? = nil) -> StaticOutcome {
+        // An unconditional request's answer depends on nothing but the path, the method, the
+        // Accept-Encoding (a sidecar) and the files, which the memo already fixed for this tick.
+        guard let memo, request.headers.asksUnconditionally, request.method == "GET" || request.method == "HEAD" else {
+            return respondAfresh(to: request, memo: memo)
+        }
+        if let answer = memo.answer(to: request, in: root) { return .response(answer) }
+        let outcome = respondAfresh(to: request, memo: memo)
+        // A file's full answer (its fields prepared; a listing is made of the original path
+        // too) from memory: a body sent from a descriptor gets a descriptor of its own.
+        if case .response(let response) = outcome, response.status == 200, response.prepared != nil, !response.body.isFileSegment {
+            memo.remember(response, to: request, in: root)
+        }
+        return outcome
+    }
+
+    private func respondAfresh(to request: StaticRequest, memo: StatusMemo?) -> StaticOutcome {
         guard let target = SitePath(request.path, dotfiles: options.dotfiles) else { return .notFound }
         let look = currentLook(target.relative, memo)
         guard let status = look.status else { return .notFound }

@@ -32,8 +32,9 @@ public final class StaticSite: Sendable {
         responder = FileResponder(cacheControl: options.cacheControl, varyOnEncoding: options.precompressed, fieldBlock: fieldBlock)
     }
 
-    /// - `memo`: the `fstatat` answers of the current event-loop tick, when the caller keeps
-    ///   them (see ``StatusMemo``); without one every path is looked at afresh.
+    /// - `memo`: the `fstatat` answers (and files' full answers) of the current event-loop
+    ///   tick, when the caller keeps them (see ``StatusMemo``); without one every path is
+    ///   looked at afresh.
     public func respond(to request: StaticRequest, memo: StatusMemo? = nil) -> StaticOutcome {
         // An unconditional request's answer depends on nothing but the path, the method, the
         // Accept-Encoding (a sidecar) and the files, which the memo already fixed for this tick.
@@ -61,7 +62,7 @@ public final class StaticSite: Sendable {
     }
 
     private func respondWithFile(_ relative: String, look: StatusMemo.Look, request: StaticRequest, _ memo: StatusMemo?) -> StaticOutcome {
-        guard let file = look.file ?? cachedFile(relative, look: look, memo) else { return .notFound }
+        guard let file = cachedFile(relative, look: look, memo) else { return .notFound }
         guard request.method == "GET" || request.method == "HEAD" else { return .response(Self.methodNotAllowed) }
         // A cached file knows its media type from when it was opened (same path, same table).
         let contentType = file.fullResponse?.contentType ?? mimeTypes.type(forPath: relative)
@@ -71,7 +72,7 @@ public final class StaticSite: Sendable {
                 let sidecar = relative + coding.fileSuffix
                 let sidecarLook = currentLook(sidecar, memo)
                 guard sidecarLook.status?.isRegular == true,
-                    let sidecarFile = sidecarLook.file ?? cachedFile(sidecar, look: sidecarLook, memo)
+                    let sidecarFile = cachedFile(sidecar, look: sidecarLook, memo)
                 else { continue }
                 representation = Representation(file: sidecarFile, coding: coding, contentType: contentType)
                 break
@@ -89,10 +90,11 @@ public final class StaticSite: Sendable {
         return look
     }
 
-    /// The cached file if its identity still matches what `fstatat` saw, else a fresh
-    /// confined open (nil when the path leaves the root or is no longer a regular file). The
-    /// memo keeps what was found for the rest of the tick.
+    /// The file this tick found already, or the cached file if its identity still matches what
+    /// `fstatat` saw, else a fresh confined open (nil when the path leaves the root or is no
+    /// longer a regular file). The memo keeps what was found for the rest of the tick.
     private func cachedFile(_ relative: String, look: StatusMemo.Look, _ memo: StatusMemo?) -> CachedFile? {
+        if let known = look.file { return known }
         guard let identity = look.status?.identity else { return nil }
         let file: CachedFile
         if let hit = cache.lookup(relative, identity: identity) {

@@ -29,16 +29,17 @@ public enum AppBuilder {
         let lock = BuildLock(packageDirectory: directory)
         defer { lock.release() }
         let inputs = inputFiles(packageDirectory: directory)
-        let inputsChanged = InputList(packageDirectory: directory).differs(from: inputs)
+        let lastBuild = InputList(packageDirectory: directory)
+        let inputsChanged = lastBuild.differs(from: inputs)
         if force || inputsChanged || isStale(library: library, inputs: inputs) {
-            if inputsChanged { InputList(packageDirectory: directory).dropPlan() }
+            if inputsChanged { lastBuild.dropPlan() }
             try runBuild(app: app, directory: directory, product: product, swift: swift, log: log)
             guard FileManager.default.fileExists(atPath: library) else {
                 throw AppLoadError(app: app, file: library, reason: .buildFailed(
                     "it succeeded but did not produce this file; is \(product) a .dynamic library product?",
                     lastLines: []))
             }
-            InputList(packageDirectory: directory).record(inputs)
+            lastBuild.record(inputs)
         }
         do {
             return try installVersionedCopy(of: library)

@@ -63,18 +63,28 @@ public final class LoadedApp: Sendable {
 
     /// Asks the app for a response; never throws (see `AppOutcome`). Before `start` finished
     /// or after `stop`, the answer is 503. The app's router writes the route it matched into
-    /// `note`.
+    /// `note`; `routed` is what ``firstStep(for:note:)`` found for this request.
     @_spi(BerthServer)
-    public func respond(to request: Request, note: RouteNote = RouteNote()) async -> AppOutcome {
-        let running: HostedApp? = state.withLock { state in
-            if case .running(let hosted) = state { return hosted }
-            return nil
-        }
+    public func respond(to request: Request, note: RouteNote = RouteNote(), routed: Router.Routed? = nil) async -> AppOutcome {
         guard let running else {
             return AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable),
                               error: "app \(name) is not running")
         }
-        return await running.respond(to: request, note: note)
+        return await running.respond(to: request, note: note, routed: routed)
+    }
+
+    /// What the app can do for `request` without a task (see `HostedApp.firstStep`); while it
+    /// is not running, nothing (``respond(to:note:routed:)`` answers 503).
+    @_spi(BerthServer)
+    public func firstStep(for request: Request, note: RouteNote) -> HostedApp.FirstStep {
+        running?.firstStep(for: request, note: note) ?? .needsTask
+    }
+
+    private var running: HostedApp? {
+        state.withLock { state in
+            if case .running(let hosted) = state { return hosted }
+            return nil
+        }
     }
 
     /// Runs the app's stop hook once; later requests get 503. The library stays loaded.

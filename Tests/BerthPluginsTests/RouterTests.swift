@@ -107,4 +107,100 @@ struct RouterTests {
         #expect(await hosted.respond(to: makeRequest(.get, "/notes/4")).route == "GET /notes/:id")
         #expect(await hosted.respond(to: makeRequest(.get, "/other")).route == nil)
     }
+
+    /// A handler without `await` is a sync handler: the server may run it without a task. The
+    /// router answers it, and its own 404, 405 and `OPTIONS`, without suspending. For a handler
+    /// that suspends, or a route seen holding its thread, it finds the route for the task to
+    /// run; with middleware it does nothing before the task.
+    @Test func handlersThatDoNotSuspendAnswerWithoutATask() async throws {
+        var router = Router()
+        router.get("/sync/:id") { request in "sync \(request.parameters["id"]!)" }
+        router.get("/async/:id") { request in
+            await Task.yield()
+            return "async \(request.parameters["id"]!)"
+        }
+        router.post("/json") { _ in ["a": 1] }
+        router.get("/fails") { _ in throw HTTPError(.forbidden) }
+
+        func answer(_ method: Request.Method, _ target: String, note: RouteNote = RouteNote()) throws -> Response? {
+            guard case .answered(let response) = try router.firstStep(for: makeRequest(method, target), note: note) else { return nil }
+            return response
+        }
+        let note = RouteNote()
+        #expect(try answer(.get, "/sync/7", note: note)?.text == "sync 7")
+        #expect(note.route == "GET /sync/:id")
+        #expect(try answer(.head, "/sync/7")?.text == "sync 7")
+        #expect(try answer(.post, "/json")?.text == #"{"a":1}"#)
+        #expect(try answer(.get, "/none")?.status == .notFound)
+        #expect(try answer(.put, "/json")?.status == .methodNotAllowed)
+        #expect(throws: HTTPError.self) { try answer(.get, "/fails") }
+
+        // A handler that suspends: the route found, with its parameters, runs in the task.
+        let found = RouteNote()
+        guard case .routed(let routed) = try router.firstStep(for: makeRequest(.get, "/async/8"), note: found) else {
+            Issue.record("a handler that suspends was not left to a task")
+            return
+        }
+        #expect(found.route == nil)
+        #expect(try await routed.run(note: found).text == "async 8")
+        #expect(found.route == "GET /async/:id")
+
+        // Three long steps make the route heavy: from then on it runs in a task of its own.
+        let heavy = RouteNote()
+        _ = try answer(.get, "/sync/1", note: heavy)
+        for _ in 0..<3 { _ = heavy.countLongStep() }
+        guard case .routed(let moved) = try router.firstStep(for: makeRequest(.get, "/sync/2"), note: RouteNote()) else {
+            Issue.record("a heavy route was answered without a task")
+            return
+        }
+        #expect(try await moved.run(note: nil).text == "sync 2")
+
+        var guarded = Router()
+        guarded.get("/sync") { _ in "sync" }
+        guarded.use { request, next in try await next(request) }
+        guard case .middleware = try guarded.firstStep(for: makeRequest(.get, "/sync"), note: RouteNote()) else {
+            Issue.record("a router with middleware answered without it")
+            return
+        }
+    }
+
+    /// The server answers without a task only for an app seen letting its router answer: one
+    /// that implements `respond(to:)` itself is always asked through it.
+    @Test func onlyAppsThatLetTheirRouterAnswerAreAnsweredWithoutATask() async throws {
+        struct Plain: App {
+            let router: Router
+            init(context: AppContext) {
+                var router = Router()
+                router.get("/hi") { _ in "hi" }
+                self.router = router
+            }
+        }
+        struct Own: App {
+            let router: Router
+            init(context: AppContext) {
+                var router = Router()
+                router.get("/hi") { _ in "hi" }
+                self.router = router
+            }
+            func respond(to request: Request) async throws -> Response {
+                var response = try await router.respond(to: request)
+                response.headers["X-Own"] = "yes"
+                return response
+            }
+        }
+        func answered(_ step: HostedApp.FirstStep) -> AppOutcome? {
+            guard case .answered(let outcome) = step else { return nil }
+            return outcome
+        }
+        let plain = try await HostedApp.start(Plain.self, context: AppContext(name: "plain", root: "/"))
+        #expect(answered(plain.firstStep(for: makeRequest(.get, "/hi"), note: RouteNote())) == nil)
+        #expect(await plain.respond(to: makeRequest(.get, "/hi")).response.text == "hi")
+        let outcome = answered(plain.firstStep(for: makeRequest(.get, "/hi"), note: RouteNote()))
+        #expect(outcome?.response.text == "hi")
+        #expect(outcome?.route == "GET /hi")
+
+        let own = try await HostedApp.start(Own.self, context: AppContext(name: "own", root: "/"))
+        #expect(await own.respond(to: makeRequest(.get, "/hi")).response.headers["X-Own"] == "yes")
+        #expect(answered(own.firstStep(for: makeRequest(.get, "/hi"), note: RouteNote())) == nil)
+    }
 }

@@ -72,8 +72,9 @@ public final class AppEndpoint: Sendable {
     }
 }
 
-/// A path's app: the request goes to the app's router in a task, which starts on the
-/// connection's event loop; its answer goes to the exchange on that loop. The exchange makes
+/// A path's app: the request goes to the app on the connection's event loop, answered there
+/// and then when the app's router can without a task (a handler that does not suspend), or
+/// else in a task that starts there; the answer goes to the exchange on that loop. The exchange makes
 /// sure exactly one answer is written: the app's, a 504 when it is too slow, or a 413 when the
 /// body outgrows the limit.
 final class AppHandler: RouteHandler {
@@ -103,47 +104,73 @@ final class AppHandler: RouteHandler {
             host: routed.host.name,
             body: body
         )
-        let call = AppCall(request: request, endpoint: self.endpoint, exchange: exchange,
-                           routePrefix: routed.route.prefix, hostName: routed.host.name)
-        // One task per request, started here on the connection's event loop: it runs until it
-        // first suspends, so a handler that answers without suspending is answered before this
-        // returns, with no thread switch and no timer. After a suspension the task goes on on
-        // the shared pool, and its answer comes back to the loop.
-        let task: Task<Void, Never>
+        let note = RouteNote()
         if self.endpoint.startsOnPool {
-            task = Task { await call.run() }
-        } else {
-            // What the handler does before it first suspends holds the loop: a route that holds
-            // it too long is moved to the pool (see `StepHold`).
-            self.endpoint.countRequestOnLoop()
-            call.firstStepStarts()
-            task = startImmediately { await call.run() }
-            call.firstStepEnded()
-            if exchange.state.isAnswered { return .pending }
+            let call = AppCall(request: request, routed: nil, note: note, endpoint: self.endpoint,
+                               exchange: exchange, routePrefix: routed.route.prefix, hostName: routed.host.name)
+            call.awaitAnswer(of: Task { await call.run() })
+            return .pending
         }
-        call.awaitAnswer(of: task)
+        // What the app does here, before its first suspension, holds the loop: a route that
+        // holds it too long is moved to the pool (see `StepHold`).
+        self.endpoint.countRequestOnLoop()
+        let start = StepClock.current.stepStarts()
+        // A route whose handler does not suspend, of an app that lets its router answer, is
+        // answered here and now: no task, no call object, no timer. For another route the
+        // router has found it already, and the task only runs its handler.
+        let routedInApp: Router.Routed?
+        switch self.endpoint.app.firstStep(for: request, note: note) {
+        case .answered(let outcome):
+            if let held = StepClock.current.heldTooLong(since: start) {
+                self.endpoint.stepHeldLoop(held, note: note)
+            }
+            AppAnswer.deliver(outcome, endpoint: self.endpoint, routePrefix: routed.route.prefix,
+                              hostName: routed.host.name, exchange: exchange)
+            return .pending
+        case .routed(let found):
+            routedInApp = found
+        case .needsTask:
+            routedInApp = nil
+        @unknown default:
+            routedInApp = nil
+        }
+        // Otherwise one task per request, started here on the connection's event loop: it runs
+        // until it first suspends, so a handler that answers without suspending is answered
+        // before this returns, with no thread switch and no timer. After a suspension the task
+        // goes on on the shared pool, and its answer comes back to the loop.
+        let call = AppCall(request: request, routed: routedInApp, note: note, endpoint: self.endpoint,
+                           exchange: exchange, routePrefix: routed.route.prefix, hostName: routed.host.name)
+        call.firstStepStarted(at: start)
+        let task = startImmediately { await call.run() }
+        call.firstStepEnded()
+        if !exchange.state.isAnswered { call.awaitAnswer(of: task) }
         return .pending
     }
 }
 
 /// One app request in flight: all the server keeps for it besides the task, in one object.
-/// `request` is read once, by the task's start; `timeout` only on the loop.
+/// `request` and `routed` are read once, by the task's start; `timeout` only on the loop.
 private final class AppCall: @unchecked Sendable {
     private var request: Request?
+    /// The route the app's router found for the request already, if it did.
+    private var routed: Router.Routed?
     private let endpoint: AppEndpoint
     private let exchange: NIOLoopBound<Exchange>
     private let loop: EventLoop
     private let routePrefix: String
     private let hostName: String
     /// Where the app's router writes the route it matched.
-    let note = RouteNote()
+    let note: RouteNote
     /// The 504 timer, cancelled as soon as the app answers: a timer left pending for every
     /// answered request would pile up in the event loop's timer heap. A scheduled callback
     /// rather than a scheduled task: no promise and future per request.
     private var timeout: NIOScheduledCallback?
 
-    init(request: Request, endpoint: AppEndpoint, exchange: Exchange, routePrefix: String, hostName: String) {
+    init(request: Request, routed: Router.Routed?, note: RouteNote, endpoint: AppEndpoint, exchange: Exchange,
+         routePrefix: String, hostName: String) {
         self.request = request
+        self.routed = routed
+        self.note = note
         self.endpoint = endpoint
         self.exchange = NIOLoopBound(exchange, eventLoop: exchange.eventLoop)
         self.loop = exchange.eventLoop
@@ -155,9 +182,9 @@ private final class AppCall: @unchecked Sendable {
     /// started on the pool.
     private var firstStepStart: UInt64?
 
-    /// Before the task starts on the loop.
-    func firstStepStarts() {
-        self.firstStepStart = StepClock.current.stepStarts()
+    /// Before the task starts on the loop: its first step began at `start` (from `StepClock`).
+    func firstStepStarted(at start: UInt64) {
+        self.firstStepStart = start
     }
 
     /// The first step ended, with the answer or with a suspension: weighed once. An answer is
@@ -173,7 +200,7 @@ private final class AppCall: @unchecked Sendable {
     /// The task's work: the app's answer, delivered on the loop.
     func run() async {
         guard let request = self.request.take() else { return }
-        let outcome = await self.endpoint.app.respond(to: request, note: self.note)
+        let outcome = await self.endpoint.app.respond(to: request, note: self.note, routed: self.routed.take())
         if self.loop.inEventLoop {
             // Still the first step: the task has not left the loop.
             self.firstStepEnded()
@@ -199,23 +226,7 @@ private final class AppCall: @unchecked Sendable {
         let exchange = self.exchange.value
         // The exchange holds this call through `onAbandon` until then.
         exchange.onAbandon = nil
-        if let error = outcome.error {
-            self.endpoint.logger.error("app failed", metadata: [
-                "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)",
-                "http.route": "\(outcome.route ?? self.routePrefix)", "error": "\(error)",
-            ])
-        }
-        if case .upgrade(let upgrade) = outcome.response.body {
-            // The switch of protocols waits for the next turn of the loop: an answer made
-            // while the connection is still reading the request's bytes must not take the
-            // bytes after the handshake (the client's first frames) from under it.
-            self.loop.execute {
-                WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? self.routePrefix,
-                                      endpoint: self.endpoint, exchange: exchange)
-            }
-        } else {
-            exchange.answer(AppResponse.message(outcome.response, endpoint: self.endpoint, routePrefix: self.routePrefix, exchange: exchange))
-        }
+        AppAnswer.deliver(outcome, endpoint: self.endpoint, routePrefix: self.routePrefix, hostName: self.hostName, exchange: exchange)
     }
 
     /// The 504 of an app that did not answer within its `request_timeout`: its task is cancelled.
@@ -228,6 +239,29 @@ private final class AppCall: @unchecked Sendable {
             "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)", "http.route": "\(self.routePrefix)",
         ])
         exchange.answer(.page(504))
+    }
+}
+
+/// An app's outcome, on the loop, to its exchange: the failure logged, the response written.
+private enum AppAnswer {
+    static func deliver(_ outcome: AppOutcome, endpoint: AppEndpoint, routePrefix: String, hostName: String, exchange: Exchange) {
+        if let error = outcome.error {
+            endpoint.logger.error("app failed", metadata: [
+                "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
+                "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
+            ])
+        }
+        if case .upgrade(let upgrade) = outcome.response.body {
+            // The switch of protocols waits for the next turn of the loop: an answer made
+            // while the connection is still reading the request's bytes must not take the
+            // bytes after the handshake (the client's first frames) from under it.
+            exchange.eventLoop.execute {
+                WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? routePrefix,
+                                      endpoint: endpoint, exchange: exchange)
+            }
+        } else {
+            exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
+        }
     }
 }
 

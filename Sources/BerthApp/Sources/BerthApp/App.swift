@@ -48,7 +48,10 @@ extension App {
 
     /// Dispatches to ``router``.
     public func respond(to request: Request) async throws -> Response {
-        try await router.respond(to: request)
+        // Tells the server that this app's answers are its router's (an app that implements
+        // this method itself never runs this line).
+        RouteNote.current?.appUsesRouter = true
+        return try await router.respond(to: request)
     }
 
     /// Nothing to stop.

@@ -61,7 +61,7 @@ public struct AppStamp: Sendable, Equatable, CustomStringConvertible {
 enum EntryRecordFormat {
     /// Raised whenever the API changes: a new public declaration, a new stored property.
     @usableFromInline @_alwaysEmitIntoClient
-    static var apiVersionOfThisBuild: Int { 3 }
+    static var apiVersionOfThisBuild: Int { 4 }
 
     /// "BerthApp" in ASCII, read as a little-endian UInt64: marks a record made by `exportApp`.
     @usableFromInline @_alwaysEmitIntoClient

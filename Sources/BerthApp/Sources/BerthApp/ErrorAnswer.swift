@@ -3,11 +3,11 @@
 /// `next` does (see ``Middleware``).
 enum ErrorAnswer {
     /// The response `error` stands for, or nil when it is a failure (a 500 and a log line) or a
-    /// cancellation. An ``HTTPError`` of 500 or more is noted for the error log as well.
-    static func response(for error: any Error) -> Response? {
+    /// cancellation. An ``HTTPError`` of 500 or more is noted in `note`, for the error log.
+    static func response(for error: any Error, note: RouteNote?) -> Response? {
         switch error {
         case let error as HTTPError:
-            if error.status.code >= 500 { RouteNote.current?.failure = error.description }
+            if error.status.code >= 500 { note?.failure = error.description }
             let body = error.message.isEmpty ? error.status.reasonPhrase : error.message
             return .text(body + "\n", status: error.status)
         case RequestBodyError.tooLarge(let limit):

@@ -63,7 +63,7 @@ struct MiddlewareChain: Sendable {
             do {
                 return try await run(index + 1, inner, route: route)
             } catch {
-                guard let answer = ErrorAnswer.response(for: error) else { throw error }
+                guard let answer = ErrorAnswer.response(for: error, note: RouteNote.current) else { throw error }
                 return answer
             }
         }

@@ -20,26 +20,82 @@ import Synchronization
 ///
 /// Middleware registered with ``use(_:)`` runs around all of that, for every request; see
 /// ``Middleware``. Handlers may return what is natural; see ``ResponseConvertible``.
+///
+/// A handler that does not `await` is a ``SyncHandler``: Swift picks that form by itself for a
+/// closure with no `await` in it. The server answers such a route where the request arrived,
+/// without starting a task for it (when the app has no middleware and lets the router answer),
+/// which is the cheapest answer an app can give. Nothing else changes: it may throw as any
+/// handler, and one that computes for long is moved off the connection's thread the same way.
 public struct Router: Sendable {
     /// Answers one request.
     public typealias Handler = @Sendable (Request) async throws -> Response
+    /// Answers one request without suspending.
+    public typealias SyncHandler = @Sendable (Request) throws -> Response
 
     /// An object: every request takes its route out of the tables, and that is then one
     /// reference rather than a copy of each part.
-    private final class Route: Sendable {
+    fileprivate final class Route: Sendable {
         let pattern: String
         let parameterNames: [String]
         let wildcardName: String?
         let handler: Handler
+        /// The same handler, when it does not suspend: it can run without a task.
+        let syncHandler: SyncHandler?
         /// Whether the handler has shown itself to hold its thread for long (see ``RouteWeight``).
         let weight = RouteWeight()
 
-        init(pattern: String, parameterNames: [String], wildcardName: String?, handler: @escaping Handler) {
+        init(pattern: String, parameterNames: [String], wildcardName: String?, handler: @escaping Handler,
+             syncHandler: SyncHandler?) {
             self.pattern = pattern
             self.parameterNames = parameterNames
             self.wildcardName = wildcardName
             self.handler = handler
+            self.syncHandler = syncHandler
         }
+    }
+
+    /// What routing found for a request: a route and the request with its path parameters, or
+    /// the router's own answer (404, 405, `OPTIONS`).
+    private enum Match {
+        case routed(Routed)
+        case answer(Response)
+    }
+
+    /// A request matched to its route, path parameters filled in: what is left of
+    /// ``respond(to:)`` is running the route's handler.
+    @_spi(BerthServer)
+    public struct Routed: Sendable {
+        fileprivate let route: Route
+        fileprivate let request: Request
+
+        /// Runs the route's handler and notes the route in `note`. A handler seen holding its
+        /// thread runs in a task of its own on the shared pool.
+        public func run(note: RouteNote?) async throws -> Response {
+            note?.route = route.pattern
+            if route.weight.isHeavy {
+                // The server saw this handler hold the connection's thread: it runs in a task of its
+                // own on the shared pool of threads (with this task's task-local values), and only
+                // its answer comes back. Calling an async function would not move it: a task the
+                // server started on the connection's thread stays there until it suspends.
+                let handler = Task { [route, request] in try await route.handler(request) }
+                return try await withTaskCancellationHandler { try await handler.value } onCancel: { handler.cancel() }
+            }
+            note?.weight = route.weight
+            route.weight.countRequest()
+            return try await route.handler(request)
+        }
+    }
+
+    /// How far the router gets with a request without a task (see ``firstStep(for:note:)``).
+    @_spi(BerthServer)
+    public enum FirstStep: Sendable {
+        /// Its answer: the router's own (404, 405, `OPTIONS`), or that of a handler that does
+        /// not suspend.
+        case answered(Response)
+        /// Its route, whose handler needs a task: it suspends, or was seen holding its thread.
+        case routed(Routed)
+        /// Nothing yet: middleware runs first, in the task, through ``respond(to:)``.
+        case middleware
     }
 
     private struct Node: Sendable {
@@ -63,6 +119,15 @@ public struct Router: Sendable {
     /// Registers `handler` for `method` on `pattern`. Registering the same method and pattern
     /// twice, or a `*` that is not last, is a programming error.
     public mutating func on(_ method: Request.Method, _ pattern: String, use handler: @escaping Handler) {
+        add(method, pattern, handler, sync: nil)
+    }
+
+    /// Registers `handler`, which does not suspend, for `method` on `pattern`.
+    public mutating func on(_ method: Request.Method, _ pattern: String, use handler: @escaping SyncHandler) {
+        add(method, pattern, { try handler($0) }, sync: handler)
+    }
+
+    private mutating func add(_ method: Request.Method, _ pattern: String, _ handler: @escaping Handler, sync: SyncHandler?) {
         var node = 0
         var parameterNames: [String] = []
         var wildcardName: String?
@@ -93,7 +158,7 @@ public struct Router: Sendable {
             }
         }
         let route = Route(pattern: "\(method) \(pattern)", parameterNames: parameterNames,
-                          wildcardName: wildcardName, handler: handler)
+                          wildcardName: wildcardName, handler: handler, syncHandler: sync)
         if segments.last?.hasPrefix("*") == true {
             precondition(nodes[node].wildcard[method] == nil, "route \(method) \(pattern) is registered twice")
             nodes[node].wildcard[method] = route
@@ -114,6 +179,17 @@ public struct Router: Sendable {
     public mutating func patch(_ pattern: String, use handler: @escaping Handler) { on(.patch, pattern, use: handler) }
     /// Registers a `DELETE` route.
     public mutating func delete(_ pattern: String, use handler: @escaping Handler) { on(.delete, pattern, use: handler) }
+
+    /// Registers a `GET` route (which also answers `HEAD`) whose handler does not suspend.
+    public mutating func get(_ pattern: String, use handler: @escaping SyncHandler) { on(.get, pattern, use: handler) }
+    /// Registers a `POST` route whose handler does not suspend.
+    public mutating func post(_ pattern: String, use handler: @escaping SyncHandler) { on(.post, pattern, use: handler) }
+    /// Registers a `PUT` route whose handler does not suspend.
+    public mutating func put(_ pattern: String, use handler: @escaping SyncHandler) { on(.put, pattern, use: handler) }
+    /// Registers a `PATCH` route whose handler does not suspend.
+    public mutating func patch(_ pattern: String, use handler: @escaping SyncHandler) { on(.patch, pattern, use: handler) }
+    /// Registers a `DELETE` route whose handler does not suspend.
+    public mutating func delete(_ pattern: String, use handler: @escaping SyncHandler) { on(.delete, pattern, use: handler) }
 
     /// Registers a WebSocket route (RFC 6455): a `GET` whose valid handshake switches to the
     /// WebSocket protocol and runs `handler` with the request and the connection. See
@@ -145,6 +221,33 @@ public struct Router: Sendable {
 
     /// Finds the route for `request` and runs its handler; answers 404, 405 or `OPTIONS` itself.
     private func route(_ request: Request) async throws -> Response {
+        switch match(request) {
+        case .answer(let response): return response
+        case .routed(let routed): return try await routed.run(note: RouteNote.current)
+        }
+    }
+
+    /// What the router can do for `request` where it arrived, without a task: answer it when no
+    /// middleware runs and the route's handler does not suspend (and was not seen holding its
+    /// thread), or else find its route, for a task to run. The route answered goes into `note`.
+    @_spi(BerthServer)
+    public func firstStep(for request: Request, note: RouteNote) throws -> FirstStep {
+        guard middleware.isEmpty else { return .middleware }
+        switch match(request) {
+        case .answer(let response):
+            return .answered(response)
+        case .routed(let routed):
+            let route = routed.route
+            guard let handler = route.syncHandler, !route.weight.isHeavy else { return .routed(routed) }
+            note.route = route.pattern
+            note.weight = route.weight
+            route.weight.countRequest()
+            return .answered(try handler(routed.request))
+        }
+    }
+
+    /// The route for `request`, with its path parameters filled in, or the router's own answer.
+    private func match(_ request: Request) -> Match {
         var chosen: (route: Route, captured: [String], tail: String?)?
         var allowed: Set<Request.Method> = []
         if Self.isPlainPath(request.path), let handlers = literalRoutes[request.path],
@@ -165,16 +268,17 @@ public struct Router: Sendable {
             }
         }
         guard let (route, values, tail) = chosen else {
-            if allowed.isEmpty { return .text("Not Found\n", status: .notFound) }
+            if allowed.isEmpty { return .answer(.text("Not Found\n", status: .notFound)) }
             if allowed.contains(.get) { allowed.insert(.head) }
             let allow = Self.ordered(allowed).map(\.rawValue).joined(separator: ", ")
             if request.method == .options {
-                return Response(status: .noContent, headers: Headers([("Allow", allow)]))
+                return .answer(Response(status: .noContent, headers: Headers([("Allow", allow)])))
             }
             var response = Response.text("Method Not Allowed\n", status: .methodNotAllowed)
             response.headers["Allow"] = allow
-            return response
+            return .answer(response)
         }
+        guard !values.isEmpty || tail != nil else { return .routed(Routed(route: route, request: request)) }
         var routed = request
         for (name, value) in zip(route.parameterNames, values) {
             routed.parameters.append(name, value)
@@ -183,19 +287,7 @@ public struct Router: Sendable {
             routed.parameters.append("*", tail)
             if let name = route.wildcardName { routed.parameters.append(name, tail) }
         }
-        let note = RouteNote.current
-        note?.route = route.pattern
-        if route.weight.isHeavy {
-            // The server saw this handler hold the connection's thread: it runs in a task of its
-            // own on the shared pool of threads (with this task's task-local values), and only
-            // its answer comes back. Calling an async function would not move it: a task the
-            // server started on the connection's thread stays there until it suspends.
-            let handler = Task { try await route.handler(routed) }
-            return try await withTaskCancellationHandler { try await handler.value } onCancel: { handler.cancel() }
-        }
-        note?.weight = route.weight
-        route.weight.countRequest()
-        return try await route.handler(routed)
+        return .routed(Routed(route: route, request: routed))
     }
 
     /// Visits every route endpoint matching `segments[depth...]`, most specific first, until
@@ -271,6 +363,9 @@ public final class RouteNote: @unchecked Sendable {
     public internal(set) var route: String?
     /// A failure that a middleware's `next` turned into a 5xx answer, for the error log.
     var failure: String?
+    /// Set by ``App``'s own ``App/respond(to:)``: the app lets its router answer, so a request
+    /// the router can answer without a task needs none (see ``HostedApp``).
+    var appUsesRouter = false
     /// The matched route's weight, when its handler runs where the request's task does; nil
     /// until routing matched one, and for a route that already runs on the pool.
     var weight: RouteWeight?

@@ -25,7 +25,7 @@ extension AppTestClient {
                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")]
         let request = try makeRequest(.get, target, fields: fields, body: .empty)
         guard let app = running else { throw AppTestClientError.notAWebSocket(try await send(.get, target)) }
-        let outcome = await app.respond(to: request)
+        let outcome = await app.answer(request)
         guard case .upgrade(let upgrade) = outcome.response.body else {
             throw AppTestClientError.notAWebSocket(TestResponse(outcome: outcome, method: .get))
         }

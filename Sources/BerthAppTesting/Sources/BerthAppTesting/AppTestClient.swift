@@ -85,7 +85,7 @@ public final class AppTestClient: Sendable {
             return TestResponse(outcome: AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable),
                                                     error: "app \(context.name) is not running"), method: method)
         }
-        return TestResponse(outcome: await app.respond(to: request), method: method)
+        return TestResponse(outcome: await app.answer(request), method: method)
     }
 
     /// The request the server would hand the app for `target` (a path with an optional

@@ -67,6 +67,7 @@ struct HTTP2RequestFieldsTests {
         #expect(self.isMalformed([method, scheme, path, (":status", "200")]))
         #expect(self.isMalformed([method, scheme, path, (":protocol", "websocket")]))
         #expect(self.isMalformed([method, scheme, path, (":Path", "/")]))
+        #expect(self.isMalformed([method, scheme, path, (":", "/")]))
         // CONNECT is not offered.
         #expect(self.isMalformed([(":method", "CONNECT"), (":authority", "a:443")]))
         #expect(self.isMalformed([(":method", "CONNECT"), scheme, path, (":authority", "a:443")]))
@@ -86,6 +87,10 @@ struct HTTP2RequestFieldsTests {
         #expect(self.isMalformed(self.base + [("a b", "x")]))
         #expect(self.isMalformed(self.base + [("a:b", "x")]))
         #expect(self.isMalformed(self.base + [("", "x")]))
+        #expect(self.isMalformed(self.base + [("x\u{7f}", "x")]))
+        #expect(self.isMalformed(self.base + [("caf\u{e9}", "x")]))
+        #expect(self.isMalformed(self.base + [("x", "a ")]))
+        #expect(!self.isMalformed(self.base + [("x-~!#$%&'*+.^_`|", "\u{e9}")]))
         #expect(self.isMalformed(self.base + [("x", "a\r\nb: c")]))
         #expect(self.isMalformed(self.base + [("x", "a\0")]))
         #expect(self.isMalformed(self.base + [("x", " a")]))

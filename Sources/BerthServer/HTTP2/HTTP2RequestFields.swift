@@ -32,7 +32,7 @@ enum HTTP2RequestFields {
             guard Self.isValidValue(value) else { throw malformed }
             if name.utf8.first == UInt8(ascii: ":") {
                 // §8.3: pseudo-fields come first, each once, and only the request ones.
-                guard !sawRegularField, Self.isValidName(name.utf8.dropFirst()) else { throw malformed }
+                guard !sawRegularField, Self.isValidName(name, afterColon: true) else { throw malformed }
                 switch name {
                 case ":method": guard method == nil else { throw malformed }; method = value
                 case ":scheme": guard scheme == nil else { throw malformed }; scheme = value
@@ -43,7 +43,7 @@ enum HTTP2RequestFields {
                 continue
             }
             sawRegularField = true
-            guard Self.isValidName(name.utf8[...]) else { throw malformed }
+            guard Self.isValidName(name, afterColon: false) else { throw malformed }
             switch name {
             case "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade":
                 // §8.2.2: connection-specific fields have no meaning in HTTP/2.
@@ -90,27 +90,39 @@ enum HTTP2RequestFields {
     /// §8.1: a trailer section holds no pseudo-fields, and obeys the same field rules.
     static func checkTrailers(_ fields: HPACKHeaders, streamID: UInt32) throws(HTTP2StreamError) {
         for (name, value, _) in fields {
-            guard Self.isValidName(name.utf8[...]), Self.isValidValue(value) else {
+            guard Self.isValidName(name, afterColon: false), Self.isValidValue(value) else {
                 throw HTTP2StreamError(streamID: streamID, .protocolError)
             }
         }
     }
 
     /// §8.2.1: no control bytes, space, uppercase, DEL or non-ASCII in a name, and no colon
-    /// except the one that starts a pseudo-field (already removed here).
-    private static func isValidName(_ name: Substring.UTF8View) -> Bool {
-        guard !name.isEmpty else { return false }
-        return name.allSatisfy { byte in
-            byte > 0x20 && byte < 0x7f && !(byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) && byte != UInt8(ascii: ":")
+    /// except the one that starts a pseudo-field (skipped with `afterColon`). Every field of
+    /// every request passes here, so the bytes are read in place, not through string indices.
+    private static func isValidName(_ name: String, afterColon: Bool) -> Bool {
+        let check = { (bytes: UnsafeBufferPointer<UInt8>) -> Bool in
+            let checked = afterColon ? UnsafeBufferPointer(rebasing: bytes.dropFirst()) : bytes
+            return !checked.isEmpty && isValidName(checked)
         }
+        return name.utf8.withContiguousStorageIfAvailable(check) ?? Array(name.utf8).withUnsafeBufferPointer(check)
+    }
+
+    private static func isValidName(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in bytes where byte <= 0x20 || byte >= 0x7f || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z")) || byte == UInt8(ascii: ":") {
+            return false
+        }
+        return true
     }
 
     /// §8.2.1: no NUL, CR or LF anywhere, no whitespace at either end.
     private static func isValidValue(_ value: String) -> Bool {
-        let utf8 = value.utf8
-        if let first = utf8.first, first == 0x20 || first == 0x09 { return false }
-        if let last = utf8.last, last == 0x20 || last == 0x09 { return false }
-        return !utf8.contains { $0 == 0x00 || $0 == 0x0a || $0 == 0x0d }
+        var value = value
+        return value.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last else { return true }
+            if first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 { return false }
+            for byte in bytes where byte == 0x00 || byte == 0x0a || byte == 0x0d { return false }
+            return true
+        }
     }
 
     /// RFC 9110 §8.6: digits only; a value that does not fit is refused rather than wrapped.

@@ -32,7 +32,7 @@ ROOT=$PWD
 HARNESSES=$ROOT/Tests/FuzzReplayTests/Harnesses
 CORPUS=$ROOT/Tests/FuzzReplayTests/Corpus
 # The parts of BerthServer the harnesses test, and what those files need.
-SERVER_SOURCES=(HTTP1/HTTP1RequestParser.swift Exchange/RequestHeadCheck.swift ConnectionLimits.swift HTTP1/RequestFields.swift
+SERVER_SOURCES=(HTTP1/HTTP1RequestParser.swift Exchange/RequestHeadCheck.swift Exchange/FieldSyntax.swift ConnectionLimits.swift HTTP1/RequestFields.swift
     HTTP2/HTTP2FrameDecoder.swift HTTP2/HTTP2Frames.swift HTTP2/HTTP2ConnectionState.swift HTTP2/HTTP2Stream.swift
     HTTP2/HTTP2FloodGuard.swift HTTP2/HTTP2PeerSettings.swift HTTP2/HTTP2RequestFields.swift HTTP2/HTTP2FrameWriter.swift
     HTTP2/HPACKResponseEncoder.swift)

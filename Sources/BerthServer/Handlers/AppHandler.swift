@@ -85,25 +85,7 @@ final class AppHandler: RouteHandler {
     }
 
     func respond(to routed: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
-        let head = routed.head
-        let body: RequestBody
-        if exchange.state.requestBody == .complete {
-            body = RequestBody(bytes: [])
-        } else {
-            let stream = RequestBody.stream(onDemand: {})
-            body = stream.body
-            // The body is bounded by `body_bytes`, so what the app has not read yet is too.
-            exchange.readBody(into: AppBodyFeed(source: stream.source))
-        }
-        let request = Request(
-            method: Request.Method(rawValue: head.method.rawValue),
-            path: PercentEncoding.encodePath(routed.target.path),
-            queryString: routed.target.query ?? "",
-            headers: Headers(trustedFields: head.headers.map { (name: $0.name, value: $0.value) }),
-            remoteAddress: routed.remoteAddress == "-" ? nil : routed.remoteAddress,
-            host: routed.host.name,
-            body: body
-        )
+        let request = Self.request(for: routed, exchange: exchange)
         let note = RouteNote()
         if self.endpoint.startsOnPool {
             let call = AppCall(request: request, routed: nil, note: note, endpoint: self.endpoint,
@@ -114,14 +96,15 @@ final class AppHandler: RouteHandler {
         // What the app does here, before its first suspension, holds the loop: a route that
         // holds it too long is moved to the pool (see `StepHold`).
         self.endpoint.countRequestOnLoop()
-        let start = StepClock.current.stepStarts()
+        let clock = StepClock.current
+        let start = clock.stepStarts()
         // A route whose handler does not suspend, of an app that lets its router answer, is
         // answered here and now: no task, no call object, no timer. For another route the
         // router has found it already, and the task only runs its handler.
         let routedInApp: Router.Routed?
         switch self.endpoint.app.firstStep(for: request, note: note) {
         case .answered(let outcome):
-            if let held = StepClock.current.heldTooLong(since: start) {
+            if let held = clock.heldTooLong(since: start) {
                 self.endpoint.stepHeldLoop(held, note: note)
             }
             AppAnswer.deliver(outcome, endpoint: self.endpoint, routePrefix: routed.route.prefix,
@@ -145,6 +128,29 @@ final class AppHandler: RouteHandler {
         call.firstStepEnded()
         if !exchange.state.isAnswered { call.awaitAnswer(of: task) }
         return .pending
+    }
+
+    /// The app's view of the request: its body complete, or a stream the exchange feeds.
+    private static func request(for routed: RoutedRequest, exchange: Exchange) -> Request {
+        let head = routed.head
+        let body: RequestBody
+        if exchange.state.requestBody == .complete {
+            body = RequestBody(bytes: [])
+        } else {
+            let stream = RequestBody.stream(onDemand: {})
+            body = stream.body
+            // The body is bounded by `body_bytes`, so what the app has not read yet is too.
+            exchange.readBody(into: AppBodyFeed(source: stream.source))
+        }
+        return Request(
+            method: Request.Method(rawValue: head.method.rawValue),
+            path: PercentEncoding.encodePath(routed.target.path),
+            queryString: routed.target.query ?? "",
+            headers: Headers(trustedFields: head.headers.map { (name: $0.name, value: $0.value) }),
+            remoteAddress: routed.remoteAddress == "-" ? nil : routed.remoteAddress,
+            host: routed.host.name,
+            body: body
+        )
     }
 }
 

@@ -167,21 +167,19 @@ struct RouterTests {
     /// The server answers without a task only for an app seen letting its router answer: one
     /// that implements `respond(to:)` itself is always asked through it.
     @Test func onlyAppsThatLetTheirRouterAnswerAreAnsweredWithoutATask() async throws {
+        /// One sync route, `GET /hi`.
+        func hi() -> Router {
+            var router = Router()
+            router.get("/hi") { _ in "hi" }
+            return router
+        }
         struct Plain: App {
-            let router: Router
-            init(context: AppContext) {
-                var router = Router()
-                router.get("/hi") { _ in "hi" }
-                self.router = router
-            }
+            let router = hi()
+            init(context: AppContext) {}
         }
         struct Own: App {
-            let router: Router
-            init(context: AppContext) {
-                var router = Router()
-                router.get("/hi") { _ in "hi" }
-                self.router = router
-            }
+            let router = hi()
+            init(context: AppContext) {}
             func respond(to request: Request) async throws -> Response {
                 var response = try await router.respond(to: request)
                 response.headers["X-Own"] = "yes"

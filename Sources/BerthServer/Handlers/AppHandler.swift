@@ -146,7 +146,9 @@ final class AppHandler: RouteHandler {
             method: Request.Method(rawValue: head.method.rawValue),
             path: PercentEncoding.encodePath(routed.target.path),
             queryString: routed.target.query ?? "",
-            headers: Headers(trustedFields: head.headers.map { (name: $0.name, value: $0.value) }),
+            headers: Headers(trustedFieldCount: head.headers.count) { add in
+                for field in head.headers { add(field.name, field.value) }
+            },
             remoteAddress: routed.remoteAddress == "-" ? nil : routed.remoteAddress,
             host: routed.host.name,
             body: body

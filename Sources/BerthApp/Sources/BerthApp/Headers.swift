@@ -140,7 +140,18 @@ public struct Headers: Sendable, Sequence {
 extension Headers {
     /// Fields the server parsed from a request; its HTTP parser has already validated them.
     public init(trustedFields: [(name: String, value: String)]) {
-        fields = trustedFields.map { Field(name: $0.name, value: $0.value) }
+        self.init(trustedFieldCount: trustedFields.count) { add in
+            for field in trustedFields { add(field.name, field.value) }
+        }
+    }
+
+    /// The same, handed over one by one by `addAll` (`count` of them), so that no array is
+    /// made for them on the way: every app request builds its headers this way.
+    public init(trustedFieldCount count: Int, _ addAll: (_ add: (String, String) -> Void) -> Void) {
+        var fields: [Field] = []
+        fields.reserveCapacity(count)
+        addAll { fields.append(Field(name: $0, value: $1)) }
+        self.fields = fields
     }
 
     /// Why fields an app tried to add were refused; non-empty means the response must not be sent.

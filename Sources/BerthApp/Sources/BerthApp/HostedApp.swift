@@ -50,17 +50,12 @@ public final class HostedApp: Sendable {
         let outcome: AppOutcome
         do {
             let response = try await RouteNote.$current.withValue(note) {
-                do {
-                    if let routed { return try await routed.run(note: note) }
-                    return try await app.respond(to: request)
-                } catch {
-                    guard let answer = ErrorAnswer.response(for: error, note: note) else { throw error }
-                    return answer
-                }
+                if let routed { return try await routed.run(note: note) }
+                return try await app.respond(to: request)
             }
             outcome = Self.outcome(response, note: note)
         } catch {
-            outcome = Self.outcome(failure: error, note: note)
+            outcome = Self.outcome(for: error, note: note)
         }
         if note.appUsesRouter, !usesRouter.load(ordering: .relaxed) { usesRouter.store(true, ordering: .relaxed) }
         return outcome
@@ -88,10 +83,7 @@ public final class HostedApp: Sendable {
             case .middleware: return .needsTask
             }
         } catch {
-            guard let answer = ErrorAnswer.response(for: error, note: note) else {
-                return .answered(Self.outcome(failure: error, note: note))
-            }
-            return .answered(Self.outcome(answer, note: note))
+            return .answered(Self.outcome(for: error, note: note))
         }
     }
 
@@ -117,8 +109,10 @@ public final class HostedApp: Sendable {
         return AppOutcome(response: response, route: note.route, error: note.failure)
     }
 
-    /// The outcome of an error that is not an answer.
-    private static func outcome(failure error: any Error, note: RouteNote) -> AppOutcome {
+    /// The outcome of an error the app threw: the answer it stands for (see `ErrorAnswer`), or
+    /// a failure.
+    private static func outcome(for error: any Error, note: RouteNote) -> AppOutcome {
+        if let answer = ErrorAnswer.response(for: error, note: note) { return outcome(answer, note: note) }
         if error is CancellationError {
             // The server cancelled the request (client gone, drain timeout): not the app's fault.
             return AppOutcome(response: .text("Service Unavailable\n", status: .serviceUnavailable), route: note.route)

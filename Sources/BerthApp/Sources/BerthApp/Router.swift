@@ -52,6 +52,14 @@ public struct Router: Sendable {
             self.handler = handler
             self.syncHandler = syncHandler
         }
+
+        /// Its handler is about to run where the request's task (or, without a task, the
+        /// request) does: noted, with its weight, for the server, and counted.
+        func runsHere(note: RouteNote?) {
+            note?.route = pattern
+            note?.weight = weight
+            weight.countRequest()
+        }
     }
 
     /// What routing found for a request: a route and the request with its path parameters, or
@@ -71,8 +79,8 @@ public struct Router: Sendable {
         /// Runs the route's handler and notes the route in `note`. A handler seen holding its
         /// thread runs in a task of its own on the shared pool.
         public func run(note: RouteNote?) async throws -> Response {
-            note?.route = route.pattern
             if route.weight.isHeavy {
+                note?.route = route.pattern
                 // The server saw this handler hold the connection's thread: it runs in a task of its
                 // own on the shared pool of threads (with this task's task-local values), and only
                 // its answer comes back. Calling an async function would not move it: a task the
@@ -80,8 +88,7 @@ public struct Router: Sendable {
                 let handler = Task { [route, request] in try await route.handler(request) }
                 return try await withTaskCancellationHandler { try await handler.value } onCancel: { handler.cancel() }
             }
-            note?.weight = route.weight
-            route.weight.countRequest()
+            route.runsHere(note: note)
             return try await route.handler(request)
         }
     }
@@ -239,9 +246,7 @@ public struct Router: Sendable {
         case .routed(let routed):
             let route = routed.route
             guard let handler = route.syncHandler, !route.weight.isHeavy else { return .routed(routed) }
-            note.route = route.pattern
-            note.weight = route.weight
-            route.weight.countRequest()
+            route.runsHere(note: note)
             return .answered(try handler(routed.request))
         }
     }

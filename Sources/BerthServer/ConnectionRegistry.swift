@@ -53,7 +53,7 @@ final class ConnectionRegistry: Sendable {
     }
 
     /// Tells every connection to close once its in-flight response is written
-    /// (`ConnectionGuardHandler` and the HTTP/2 handlers act on `ChannelShouldQuiesceEvent`).
+    /// (`HTTP1Connection`, through its guard, and the HTTP/2 handlers act on `ChannelShouldQuiesceEvent`).
     @discardableResult
     func quiesce() -> [Channel] {
         let channels = self.state.withLock { state -> [Channel] in

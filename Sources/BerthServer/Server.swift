@@ -323,12 +323,8 @@ public final class Server: Sendable {
 /// The HTTP/1.1 handlers of a connection: the same on a plain socket and behind TLS + ALPN.
 enum HTTP1Pipeline {
     static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool) throws {
-        let sync = channel.pipeline.syncOperations
-        let connectionGuard = ConnectionGuardHandler(limits: generation.limits)
-        try sync.addHandler(connectionGuard)
-        let connection = HTTP1Connection(generation: generation, connectionGuard: connectionGuard, isSecure: isSecure, eventLoop: channel.eventLoop)
-        try sync.addHandler(connection)
-        connectionGuard.onRefusal = { [unowned connection] status in connection.refuse(status) }
+        try channel.pipeline.syncOperations.addHandler(
+            HTTP1Connection(generation: generation, isSecure: isSecure, eventLoop: channel.eventLoop))
     }
 }
 

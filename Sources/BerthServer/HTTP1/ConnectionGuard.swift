@@ -142,16 +142,14 @@ struct ConnectionGuardState: Sendable {
     }
 }
 
-/// Enforces the header, body and idle timeouts of a connection and the size of a request
-/// head in progress. Sits next to the socket so it sees raw bytes before the HTTP decoder.
-/// Inbound only: the responses' writes and flushes, and the reads the connection asks for, go
-/// past it rather than through it.
-final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
+/// Enforces the header, body and idle timeouts of an HTTP/1.1 connection and the size of a
+/// request head in progress. `HTTP1Connection` drives it: every read passes `bytesArrive`
+/// before the parser and `bytesParsed` after it, and the connection reports its progress. It
+/// is not a pipeline handler of its own: a handler in between would cost every read and
+/// every event a pipeline hop.
+final class ConnectionGuard {
     private var state: ConnectionGuardState
+    /// The connection's context, while it is in the pipeline.
     private var context: ChannelHandlerContext?
     /// When the current phase expires; nil while no timeout runs.
     private var deadline: NIODeadline?
@@ -173,7 +171,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     /// For the request handler: the response to a request read now announces the close.
     var isStopping: Bool { self.stopping }
 
-    /// Answers a refusal (408, 414, 431): the HTTP/1.1 connection above writes it.
+    /// Answers a refusal (408, 414, 431): the HTTP/1.1 connection writes it.
     var onRefusal: ((Int) -> Void)?
 
     init(limits: ConnectionLimits) {
@@ -186,43 +184,51 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         )
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
+    /// The connection joined its pipeline (`active`: its socket is connected already).
+    func attach(_ context: ChannelHandlerContext, active: Bool) {
         self.context = context
-        if context.channel.isActive { self.perform(self.state.connectionStarted(), context: context) }
+        if active { self.perform(self.state.connectionStarted(), context: context) }
     }
 
-    func channelActive(context: ChannelHandlerContext) {
+    /// The socket became connected: the idle timeout starts.
+    func connectionStarted() {
+        guard let context else { return }
         self.perform(self.state.connectionStarted(), context: context)
-        context.fireChannelActive()
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        self.timer?.cancel()
-        self.timer = nil
-        context.fireChannelInactive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
+    /// The connection closed or left its pipeline: no timer outlives it.
+    func detach() {
         self.timer?.cancel()
         self.timer = nil
         self.context = nil
         self.onRefusal = nil
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if self.state.phase == .draining { return }
+    /// What `bytesArrive` saw of a read, for `bytesParsed`.
+    struct Read {
+        fileprivate let count: Int
+        fileprivate let sawLineEnd: Bool
+    }
+
+    /// Bytes arrived, before the parser sees them. Nil when they must not reach it: the
+    /// connection drains, or the request line would outgrow its limit (answered with 414).
+    func bytesArrive(_ buffer: ByteBuffer) -> Read? {
+        guard let context, self.state.phase != .draining else { return nil }
         self.perform(self.state.bytesRead(), context: context)
-        let buffer = self.unwrapInboundIn(data)
         let count = buffer.readableBytes
         let sawLineEnd = self.state.needsLineEndScan && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
         if self.state.requestLineOverflows(adding: count, sawLineEnd: sawLineEnd) {
             self.reject(414, context: context)
-            return
+            return nil
         }
-        // The parser runs synchronously inside this call; a head it completes moves the
-        // state out of readingHead before the size check below.
-        context.fireChannelRead(data)
-        switch self.state.headProgress(bytes: count, sawLineEnd: sawLineEnd) {
+        return Read(count: count, sawLineEnd: sawLineEnd)
+    }
+
+    /// The parser took the bytes of `read`; a head it completed has moved the state out of
+    /// readingHead already, so only a head still incomplete is measured.
+    func bytesParsed(_ read: Read) {
+        guard let context else { return }
+        switch self.state.headProgress(bytes: read.count, sawLineEnd: read.sawLineEnd) {
         case .withinLimits:
             break
         case .requestLineTooLong:
@@ -232,8 +238,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         }
     }
 
-    /// Called directly by the HTTP handlers of the same connection (same event loop): a
-    /// method call instead of a pipeline event keeps the per-request cost down.
+    /// The connection's progress through a request.
     func progress(_ progress: ConnectionProgress) {
         guard let context = self.context, self.state.phase != .draining else { return }
         self.perform(self.state.progress(progress), context: context)
@@ -242,6 +247,24 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         } else if progress == .responseComplete && self.stopping {
             self.closeWhenFlushed(context: context)
         }
+    }
+
+    /// A graceful stop: a busy connection closes when the response in progress is out (see
+    /// `.responseComplete`), an idle one after `quiesceGrace` unless a request comes first.
+    func quiesce() {
+        guard let context else { return }
+        self.stopping = true
+        if self.state.phase == .idle {
+            self.perform(.arm(Self.quiesceGrace), context: context)
+        }
+    }
+
+    /// The client finished sending. While draining nothing is left to protect: true when the
+    /// connection was closed for it.
+    func inputClosed() -> Bool {
+        guard let context, self.state.phase == .draining else { return false }
+        context.close(promise: nil)
+        return true
     }
 
     private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext) {
@@ -264,14 +287,14 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         self.timerFiresAt = deadline
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         self.timer = context.eventLoop.scheduleTask(deadline: deadline) {
-            let (handler, context) = loopBound.value
-            handler.timerFired(context: context)
+            let (connectionGuard, context) = loopBound.value
+            connectionGuard.timerFired(context: context)
         }
     }
 
     private func timerFired(context: ChannelHandlerContext) {
         self.timer = nil
-        guard let deadline = self.deadline else { return }
+        guard let deadline = self.deadline, self.context != nil else { return }
         if deadline > context.eventLoop.now {
             self.schedule(at: deadline, context: context)
             return
@@ -308,9 +331,9 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
     private func closeWhenFlushed(context: ChannelHandlerContext) {
         self.deadline = nil
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(capacity: 0))).whenComplete { _ in
-            let (handler, context) = loopBound.value
-            handler.closeAfterDraining(context: context)
+        context.writeAndFlush(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0)))).whenComplete { _ in
+            let (connectionGuard, context) = loopBound.value
+            connectionGuard.closeAfterDraining(context: context)
         }
     }
 
@@ -321,24 +344,5 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
         guard self.state.phase != .draining, context.channel.isActive else { return }
         self.perform(self.state.progress(.closeAfterDraining), context: context)
         context.close(mode: .output, promise: nil)
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A graceful stop: a busy connection closes when the response in progress is out (see
-        // `.responseComplete`), an idle one after `quiesceGrace` unless a request comes first.
-        // Handled here, next to the timers it re-arms; nothing above sees the event.
-        if event is ChannelShouldQuiesceEvent {
-            self.stopping = true
-            if self.state.phase == .idle {
-                self.perform(.arm(Self.quiesceGrace), context: context)
-            }
-            return
-        }
-        // The client finished sending while we drain: nothing is left to protect.
-        if self.state.phase == .draining, event is ChannelEvent, case .inputClosed = event as! ChannelEvent {
-            context.close(promise: nil)
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 }

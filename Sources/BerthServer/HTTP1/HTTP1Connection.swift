@@ -20,7 +20,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
 
     private let generation: SiteGeneration
     let isSecure: Bool
-    private let connectionGuard: ConnectionGuardHandler
+    private let connectionGuard: ConnectionGuard
     private var parser: HTTP1RequestParser
     private var writer: HTTP1ResponseWriter
     /// Received bytes not parsed yet (nil when none: an idle connection holds no buffer).
@@ -44,11 +44,11 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     private(set) lazy var hosts = HostLookup(self.generation.hosts)
     private(set) lazy var statusMemo = StaticHandler.threadMemo()
 
-    init(generation: SiteGeneration, connectionGuard: ConnectionGuardHandler, isSecure: Bool, eventLoop: EventLoop) {
+    init(generation: SiteGeneration, isSecure: Bool, eventLoop: EventLoop) {
         let limits = generation.limits
         self.eventLoop = eventLoop
         self.generation = generation
-        self.connectionGuard = connectionGuard
+        self.connectionGuard = ConnectionGuard(limits: limits)
         self.isSecure = isSecure
         self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxHeadBytes: limits.maxHeadBytes)
         self.writer = HTTP1ResponseWriter(serverName: generation.serverName)
@@ -121,7 +121,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     }
 
     /// The handshake's 101 goes out, then the WebSocket handlers take this connection's place
-    /// (and the connection guard's: WebSocket has timeouts of its own). Bytes the client sent
+    /// (and its guard's: WebSocket has timeouts of its own). Bytes the client sent
     /// after the handshake, already read, go to them first.
     func switchProtocols(_ head: ResponseHead, exchange: Exchange, to session: WebSocketSession) {
         guard let context else { return }
@@ -142,7 +142,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
         }
         self.generation.connections.markLongLived(context.channel)
         if let early { context.fireChannelRead(NIOAny(early)) }
-        pipeline.removeHandler(self.connectionGuard, promise: nil)
+        self.connectionGuard.detach()
         pipeline.removeHandler(context: context, promise: nil)
     }
 
@@ -168,18 +168,23 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
         self.context = context
         self.allocator = context.channel.allocator
         if let address = context.channel.remoteAddress?.ipAddress { self.remoteAddress = address }
+        self.connectionGuard.onRefusal = { [unowned self] status in self.refuse(status) }
+        self.connectionGuard.attach(context, active: context.channel.isActive)
     }
 
     func channelActive(context: ChannelHandlerContext) {
         if let address = context.channel.remoteAddress?.ipAddress { self.remoteAddress = address }
+        self.connectionGuard.connectionStarted()
         context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.connectionGuard.detach()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.connectionGuard.detach()
         // The client went away: an app still working for it is cancelled.
         if let exchange = self.exchange, !exchange.isFinished { exchange.transportWentAway() }
         self.exchange = nil
@@ -187,14 +192,28 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.failed else { return }
         let incoming = self.unwrapInboundIn(data)
-        if self.unparsed == nil {
-            self.unparsed = incoming
-        } else {
-            self.unparsed!.writeImmutableBuffer(incoming)
+        // The guard sees every read before the parser, even after a failure (it drains).
+        guard let read = self.connectionGuard.bytesArrive(incoming) else { return }
+        if !self.failed {
+            if self.unparsed == nil {
+                self.unparsed = incoming
+            } else {
+                self.unparsed!.writeImmutableBuffer(incoming)
+            }
+            self.deliver(context: context)
         }
-        self.deliver(context: context)
+        self.connectionGuard.bytesParsed(read)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Handled by the guard, next to the timers it re-arms; nothing after sees them.
+        if event is ChannelShouldQuiesceEvent {
+            self.connectionGuard.quiesce()
+            return
+        }
+        if let event = event as? ChannelEvent, event == .inputClosed, self.connectionGuard.inputClosed() { return }
+        context.fireUserInboundEventTriggered(event)
     }
 
     /// Hands every part the buffered bytes hold to the exchange, stopping at a request boundary

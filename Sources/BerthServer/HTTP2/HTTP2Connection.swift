@@ -132,7 +132,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
             self.perform(self.state.beginGracefulShutdown(output: &self.output), context: context)
             self.writeOutput(context: context)
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: ConnectionGuardHandler.quiesceGrace) {
+            context.eventLoop.scheduleTask(in: ConnectionGuard.quiesceGrace) {
                 let (connection, context) = loopBound.value
                 guard connection.context != nil else { return }
                 connection.perform(connection.state.stopAcceptingStreams(output: &connection.output), context: context)

@@ -210,6 +210,19 @@ struct AppsTests {
         #expect(Date().timeIntervalSince(started) < 5)
     }
 
+    /// A request pipelined behind one the app answers later waits, unread, while reading from
+    /// the socket pauses; it is answered after it, in order, and reading resumes.
+    @Test func pipelinedRequestWaitsForAnAppThatAnswersLater() throws {
+        let berth = try Self.start(timeout: "1s")
+        let connection = try RawConnection(port: berth.port, timeout: 10)
+        try connection.send("GET /api/slow HTTP/1.1\r\nHost: odd.test\r\n\r\n" + "GET /host?next HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+        #expect(try connection.readResponse().status == 504)
+        let next = try connection.readResponse()
+        #expect(next.status == 200 && next.text == "odd.test /host?next", "\(next)")
+        try connection.send("GET /host?again HTTP/1.1\r\nHost: odd.test\r\n\r\n")
+        #expect(try connection.readResponse().text == "odd.test /host?again")
+    }
+
     /// A quick handler answers on the thread that read its request. One that computes for
     /// milliseconds does so a few times, then runs on the shared pool: its own answers keep
     /// coming, the quick routes stay on the event loop, and the log says which route moved.

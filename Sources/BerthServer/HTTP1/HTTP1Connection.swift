@@ -13,9 +13,10 @@ import NIOHTTP1
 ///   one `write(2)`.
 /// - After a response that announces `Connection: close`, or malformed input, nothing more is
 ///   parsed.
-final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, ExchangeTransport {
+///
+/// Inbound only: the reads, writes and flushes of the channel pass it by rather than through it.
+final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, ExchangeTransport {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = Never
     typealias OutboundOut = IOData
 
     private let generation: SiteGeneration
@@ -34,8 +35,8 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     private var failed = false
     /// Re-entrancy guard: a response ending inside `deliver` resumes the loop already running.
     private var delivering = false
-    /// A `read` held back while a pipelined request waits.
-    private var readPending = false
+    /// Reading from the socket is paused while a pipelined request waits.
+    private var readsPaused = false
     /// The file-region reader is in this TLS connection's pipeline.
     private var readsFileRegions = false
     private var context: ChannelHandlerContext?
@@ -130,6 +131,8 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
         self.acceptsRequests = false
         self.failed = true
         self.exchange = nil
+        self.responding = false
+        self.pauseOrResumeReading(context: context)
         exchange.protocolSwitched()
         let early = self.unparsed
         self.unparsed = nil
@@ -202,6 +205,7 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
                 self.unparsed!.writeImmutableBuffer(incoming)
             }
             self.deliver(context: context)
+            self.pauseOrResumeReading(context: context)
         }
         self.connectionGuard.bytesParsed(read)
     }
@@ -319,10 +323,10 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
             context.eventLoop.execute {
                 let (connection, context) = loopBound.value
                 connection.deliver(context: context)
-                connection.resumeReading(context: context)
+                connection.pauseOrResumeReading(context: context)
             }
         } else {
-            self.resumeReading(context: context)
+            self.pauseOrResumeReading(context: context)
         }
     }
 
@@ -330,22 +334,13 @@ final class HTTP1Connection: ChannelDuplexHandler, RemovableChannelHandler, Exch
     /// only queue. Until one arrives, reading goes on as usual.
     private var waitsForResponse: Bool { self.responding && self.parser.isBetweenRequests && self.unparsed != nil }
 
-    func read(context: ChannelHandlerContext) {
-        if self.waitsForResponse {
-            self.readPending = true
-        } else {
-            context.read()
-        }
-    }
-
-    private func resumeReading(context: ChannelHandlerContext) {
-        if self.readPending && !self.waitsForResponse {
-            self.readPending = false
-            context.read()
-        }
-    }
-
-    func flush(context: ChannelHandlerContext) {
-        self.writer.flush(context: context)
+    /// Pauses reading while a buffered request waits (`waitsForResponse`), and resumes it
+    /// after. The channel's `autoRead` rather than holding back its `read` calls: a handler
+    /// that sees those would put every request's read through one more pipeline hop.
+    private func pauseOrResumeReading(context: ChannelHandlerContext) {
+        let pause = self.waitsForResponse
+        guard pause != self.readsPaused else { return }
+        self.readsPaused = pause
+        try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !pause)
     }
 }

@@ -8,19 +8,20 @@ import NIOHTTP1
 /// the head builder's; the access log and metrics are written when the exchange ends.
 enum ResponseFilters {
     static func apply(to message: inout ResponseMessage, exchange: Exchange) {
+        // Without compression on the route there is nothing to look up for it.
+        let compression = CompressionFilter.settings(host: exchange.host, route: exchange.route)
         // What the conditional filter was given, for the compression filter's 304 case; kept
-        // only when that filter runs (a static answer was evaluated by its site already).
+        // only when both filters run (a static answer was evaluated by its site already).
         var answered: ResponseMessage?
         if !message.conditionsEvaluated, let head = exchange.head {
-            answered = message
+            if compression != nil { answered = message }
             ConditionalFilter.apply(to: &message, request: exchange.requestFields, isHead: head.method == .HEAD)
         }
         if message.status >= 300 {
             ErrorPageFilter.apply(to: &message, pages: ErrorPageFilter.pages(host: exchange.host, route: exchange.route),
                                   allocator: exchange.allocator)
         }
-        // Without compression on the route there is nothing to look up for it.
-        guard let settings = CompressionFilter.settings(host: exchange.host, route: exchange.route) else { return }
+        guard let settings = compression else { return }
         CompressionFilter.apply(
             to: &message, answered: answered, settings: settings, acceptEncoding: exchange.requestFields.acceptEncoding,
             variants: exchange.generation.variants, allocator: exchange.allocator, loop: exchange.eventLoop)

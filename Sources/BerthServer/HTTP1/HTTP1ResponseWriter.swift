@@ -122,8 +122,13 @@ struct HTTP1ResponseWriter {
     }
 
     mutating func flush(context: ChannelHandlerContext) {
-        self.writePending(context: context, promise: nil)
-        context.flush()
+        // One pass down the pipeline for the last write and the flush, not one for each.
+        if let bytes = self.pending {
+            self.pending = nil
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
+        } else {
+            context.flush()
+        }
     }
 
     /// Runs `done` once everything written so far has left: writes complete in order, so an

@@ -17,6 +17,10 @@ public final class LoadedApp: Sendable {
 
     private let appType: any App.Type
     private let state = Mutex<State>(.loaded)
+    /// The running app, published for the request path, which reads it on every request:
+    /// two loads instead of taking the lock. Set once, when `start` succeeds.
+    private let hosted = AtomicLazyReference<HostedApp>()
+    private let isRunning = Atomic<Bool>(false)
 
     private enum State {
         case loaded
@@ -55,6 +59,8 @@ public final class LoadedApp: Sendable {
         do {
             let hosted = try await HostedApp.start(appType, context: context)
             state.withLock { $0 = .running(hosted) }
+            _ = self.hosted.storeIfNil(hosted)
+            self.isRunning.store(true, ordering: .releasing)
         } catch {
             state.withLock { $0 = .loaded }
             throw error
@@ -81,16 +87,15 @@ public final class LoadedApp: Sendable {
     }
 
     private var running: HostedApp? {
-        state.withLock { state in
-            if case .running(let hosted) = state { return hosted }
-            return nil
-        }
+        guard isRunning.load(ordering: .acquiring) else { return nil }
+        return hosted.load()
     }
 
     /// Runs the app's stop hook once; later requests get 503. The library stays loaded.
     public func stop() async {
         let running: HostedApp? = state.withLock { state in
             defer { state = .stopped }
+            isRunning.store(false, ordering: .releasing)
             if case .running(let hosted) = state { return hosted }
             return nil
         }

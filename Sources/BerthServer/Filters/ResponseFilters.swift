@@ -34,10 +34,10 @@ enum ResponseFilters {
 /// rules from BerthStatic.
 enum ConditionalFilter {
     static func apply(to message: inout ResponseMessage, request: StaticRequestHeaders, isHead: Bool) {
-        guard message.status == 200, case .bytes(let body) = message.body,
+        // Cheapest first: most answers are not 200s to a conditional or range request.
+        guard message.status == 200, !request.asksUnconditionally, case .bytes(let body) = message.body,
             message.fields.contains(where: { $0.0.caseInsensitiveEquals("etag") || $0.0.caseInsensitiveEquals("last-modified") })
         else { return }
-        guard !request.asksUnconditionally else { return }
         if let response = BufferedRepresentation.respond(fields: message.fields, body: body, request: request, isHead: isHead) {
             message = ResponseMessage(response)
         }

@@ -208,26 +208,35 @@ final class ConnectionGuard {
     struct Read {
         fileprivate let count: Int
         fileprivate let sawLineEnd: Bool
+        /// The timer the read asks for, and the phase it asks for it in (see `bytesParsed`).
+        fileprivate let timer: ConnectionGuardState.Action
+        fileprivate let phase: ConnectionGuardState.Phase
     }
 
     /// Bytes arrived, before the parser sees them. Nil when they must not reach it: the
     /// connection drains, or the request line would outgrow its limit (answered with 414).
     func bytesArrive(_ buffer: ByteBuffer) -> Read? {
         guard let context, self.state.phase != .draining else { return nil }
-        self.perform(self.state.bytesRead(), context: context)
+        let timer = self.state.bytesRead()
         let count = buffer.readableBytes
         let sawLineEnd = self.state.needsLineEndScan && buffer.readableBytesView.contains(UInt8(ascii: "\n"))
         if self.state.requestLineOverflows(adding: count, sawLineEnd: sawLineEnd) {
             self.reject(414, context: context)
             return nil
         }
-        return Read(count: count, sawLineEnd: sawLineEnd)
+        return Read(count: count, sawLineEnd: sawLineEnd, timer: timer, phase: self.state.phase)
     }
 
     /// The parser took the bytes of `read`; a head it completed has moved the state out of
     /// readingHead already, so only a head still incomplete is measured.
+    ///
+    /// The read's timer (the header timeout for a new head, the body timeout again for body
+    /// bytes) is armed only now, and only if the parser left the phase as the read found it:
+    /// a head that arrived whole has moved on already, with a timer of its own or none, and
+    /// needs no reading of the clock for a deadline it would never reach.
     func bytesParsed(_ read: Read) {
         guard let context else { return }
+        if self.state.phase == read.phase { self.perform(read.timer, context: context) }
         switch self.state.headProgress(bytes: read.count, sawLineEnd: read.sawLineEnd) {
         case .withinLimits:
             break

@@ -31,7 +31,8 @@ protocol ExchangeTransport: AnyObject {
     /// stream, so the client sees a cut-off answer rather than a short one.
     func abort(exchange: Exchange)
     /// The exchange is over; what becomes of the connection (or stream) is `completion`.
-    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction)
+    /// `endedAt`: the loop's clock when it ended, read once for the log and the transport.
+    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction, at endedAt: NIODeadline)
     /// A 101 (RFC 9110 §15.2.2) for an accepted WebSocket handshake: the transport writes
     /// `head`, calls `exchange.protocolSwitched()`, and hands its connection to `session`.
     /// Only HTTP/1.1 can; `WebSocketHandshake` refuses the others first.
@@ -81,7 +82,8 @@ final class Exchange {
         self.generation = generation
         self.transport = transport
         self.head = head
-        self.startedAt = .now()
+        // The loop's clock, like the connection's timers (a test's loop has a clock of its own).
+        self.startedAt = transport.eventLoop.now
         self.remoteAddress = remoteAddress
         self.isSecure = isSecure
         self.state = state
@@ -339,8 +341,8 @@ final class Exchange {
     }
 
     private func finish(_ completion: ExchangeState.CompletionAction) {
-        self.log()
-        self.transport.exchangeEnded(self, completion)
+        let endedAt = self.log()
+        self.transport.exchangeEnded(self, completion, at: endedAt)
     }
 
     /// Ends an exchange whose response cannot be completed.
@@ -369,13 +371,16 @@ final class Exchange {
 
     // MARK: - Logging
 
-    private func log() {
+    /// Counts the exchange and writes its access log line; returns when it ended.
+    @discardableResult
+    private func log() -> NIODeadline {
         let hostName = self.host?.name ?? "-"
         let routePrefix = self.route?.prefix ?? "-"
+        let endedAt = self.eventLoop.now
         self.transport.counters.record(
             host: self.head == nil ? "-" : hostName, route: routePrefix, status: self.status, bytes: self.sentBytes,
-            since: self.startedAt)
-        guard let log = self.accessLog else { return }
+            duration: endedAt - self.startedAt)
+        guard let log = self.accessLog else { return endedAt }
         let head = self.head
         log.append(AccessRecord(
             remoteAddress: self.remoteAddress,
@@ -390,6 +395,7 @@ final class Exchange {
             referer: head?.headers.first(name: "referer"),
             userAgent: head?.headers.first(name: "user-agent")
         ))
+        return endedAt
     }
 }
 

@@ -70,9 +70,9 @@ final class LoopCounters: @unchecked Sendable {
     /// again and again, and comparing strings that share storage costs less than hashing.
     private var last: (key: Key, slot: Int)?
 
-    func record(host: String, route: String, status: Int, bytes: Int64, since start: NIODeadline) {
+    func record(host: String, route: String, status: Int, bytes: Int64, duration: TimeAmount) {
         // NIO's clock: plain nanoseconds, where `Duration` would take 128-bit arithmetic.
-        let nanoseconds = Int((NIODeadline.now() - start).nanoseconds)
+        let nanoseconds = Int(duration.nanoseconds)
         let key = Key(host: host, route: route, statusClass: status / 100)
         let slot: Int
         if let last = self.last, last.key == key {

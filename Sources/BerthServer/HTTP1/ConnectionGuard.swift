@@ -247,10 +247,11 @@ final class ConnectionGuard {
         }
     }
 
-    /// The connection's progress through a request.
-    func progress(_ progress: ConnectionProgress) {
+    /// The connection's progress through a request; `now`, when the caller read the loop's
+    /// clock just before (the exchange's end), spares another reading for a new deadline.
+    func progress(_ progress: ConnectionProgress, at now: NIODeadline? = nil) {
         guard let context = self.context, self.state.phase != .draining else { return }
-        self.perform(self.state.progress(progress), context: context)
+        self.perform(self.state.progress(progress), context: context, now: now)
         if progress == .closeAfterDraining {
             context.close(mode: .output, promise: nil)
         } else if progress == .responseComplete && self.stopping {
@@ -276,14 +277,14 @@ final class ConnectionGuard {
         return true
     }
 
-    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext) {
+    private func perform(_ action: ConnectionGuardState.Action, context: ChannelHandlerContext, now: NIODeadline? = nil) {
         switch action {
         case .none:
             return
         case .cancel:
             self.deadline = nil
         case .arm(let amount):
-            let deadline = context.eventLoop.now + amount
+            let deadline = (now ?? context.eventLoop.now) + amount
             self.deadline = deadline
             if self.timer == nil || deadline < self.timerFiresAt {
                 self.schedule(at: deadline, context: context)

@@ -149,18 +149,18 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         pipeline.removeHandler(context: context, promise: nil)
     }
 
-    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction) {
+    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction, at endedAt: NIODeadline) {
         guard let context else { return }
         switch completion {
         case .complete, .completeWithBodyArriving:
             // An unread body is read and dropped by the exchange up to its end; the next
             // request starts after it (`requestEnded`).
-            self.connectionGuard.progress(.responseComplete)
+            self.connectionGuard.progress(.responseComplete, at: endedAt)
         case .close:
             self.acceptsRequests = false
             let connectionGuard = NIOLoopBound(self.connectionGuard, eventLoop: context.eventLoop)
             self.writer.whenWritten(context: context) { connectionGuard.value.progress(.closeAfterDraining) }
-            self.connectionGuard.progress(.responseComplete)
+            self.connectionGuard.progress(.responseComplete, at: endedAt)
         }
         if self.parser.isBetweenRequests { self.requestEnded(context: context) }
     }

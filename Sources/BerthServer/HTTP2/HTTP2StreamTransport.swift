@@ -118,7 +118,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
         self.abort(exchange: exchange)
     }
 
-    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction) {
+    func exchangeEnded(_ exchange: Exchange, _ completion: ExchangeState.CompletionAction, at endedAt: NIODeadline) {
         // A request still arriving after its answer is stopped by the connection state
         // (RST_STREAM NO_ERROR, RFC 9113 §8.1); nothing else outlives the stream.
     }

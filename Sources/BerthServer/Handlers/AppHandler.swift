@@ -97,7 +97,9 @@ final class AppHandler: RouteHandler {
         // holds it too long is moved to the pool (see `StepHold`).
         self.endpoint.countRequestOnLoop()
         let clock = StepClock.current
-        let start = clock.stepStarts()
+        // From the exchange's start, a few microseconds earlier (the request's checks and
+        // routing): one reading of the clock fewer, against a limit of milliseconds.
+        let start = clock.stepStarts(at: exchange.startedAt.uptimeNanoseconds)
         // A route whose handler does not suspend, of an app that lets its router answer, is
         // answered here and now: no task, no call object, no timer. For another route the
         // router has found it already, and the task only runs its handler.

@@ -73,8 +73,9 @@ final class StepClock: @unchecked Sendable {
     }
 
     /// Call before a step runs; returns the step's start for ``heldTooLong(since:)``.
-    func stepStarts() -> UInt64 {
-        let now = Self.wallNow()
+    /// `wall`: the event loops' clock read just before, when the caller has it.
+    func stepStarts(at wall: UInt64? = nil) -> UInt64 {
+        let now = wall ?? Self.wallNow()
         self.hold.stepStarts(wall: now, cpu: Self.threadCPUNow)
         return now
     }

@@ -1,6 +1,7 @@
 import BerthStatic
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// Response heads and bodies as HTTP/1.1 bytes (RFC 9112), collected so that the writes of
 /// one response leave together: a head and a small body are one buffer, one `write(2)`.
@@ -9,6 +10,8 @@ struct HTTP1ResponseWriter {
     static let coalescingLimit = 16 * 1024
 
     private var common: CommonFields
+    /// The thread's reusable buffer for heads and the small bodies behind them.
+    private let buffers: ResponseBuffers
     /// Serialized bytes not yet handed to the socket.
     private var pending: ByteBuffer?
     /// The body being written is chunk-coded.
@@ -16,6 +19,7 @@ struct HTTP1ResponseWriter {
 
     init(serverName: String) {
         self.common = CommonFields(server: serverName)
+        self.buffers = ResponseBuffers.current()
     }
 
     /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
@@ -25,7 +29,8 @@ struct HTTP1ResponseWriter {
     mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator, body: ResponseBody = .empty) {
         var coalesced = 0
         if case .bytes(let bytes) = body, bytes.readableBytes <= Self.coalescingLimit { coalesced = bytes.readableBytes }
-        var out = allocator.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48) + coalesced)
+        var out = self.buffers.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48) + coalesced,
+                                      allocator: allocator)
         if head.status == 200 && version.minor == 1 {
             out.writeStaticString("HTTP/1.1 200 OK\r\n")
         } else {
@@ -126,6 +131,7 @@ struct HTTP1ResponseWriter {
         if let bytes = self.pending {
             self.pending = nil
             context.writeAndFlush(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
+            self.buffers.keep(bytes)
         } else {
             context.flush()
         }
@@ -153,8 +159,44 @@ struct HTTP1ResponseWriter {
         if let bytes = self.pending {
             self.pending = nil
             context.write(NIOAny(IOData.byteBuffer(bytes)), promise: promise)
+            self.buffers.keep(bytes)
         } else if let promise {
             context.write(NIOAny(IOData.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
         }
+    }
+}
+
+/// The buffer one event-loop thread serializes its HTTP/1.1 responses into, taken again once
+/// the socket has written it: a small response then allocates nothing for its bytes. The
+/// thread's connections share it. A buffer the socket still holds (a slow client) is never
+/// written into, since `ByteBuffer` copies on write: `clear()` gives fresh storage then.
+/// Only its own thread uses it (hence unchecked).
+final class ResponseBuffers: @unchecked Sendable {
+    private static let perThread = ThreadSpecificVariable<ResponseBuffers>()
+    /// Larger buffers are let go: one large answer should not keep its memory for the thread.
+    static let keptCapacity = 32 * 1024
+
+    private var spare: ByteBuffer?
+
+    /// The calling thread's buffers.
+    static func current() -> ResponseBuffers {
+        if let buffers = Self.perThread.currentValue { return buffers }
+        let buffers = ResponseBuffers()
+        Self.perThread.currentValue = buffers
+        return buffers
+    }
+
+    /// An empty buffer with room for `capacity` bytes.
+    func buffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard var buffer = self.spare.take() else { return allocator.buffer(capacity: capacity) }
+        buffer.clear()
+        buffer.reserveCapacity(capacity)
+        return buffer
+    }
+
+    /// `buffer` was handed to the socket: the next response may write into it once the
+    /// socket is done with it.
+    func keep(_ buffer: ByteBuffer) {
+        if buffer.capacity <= Self.keptCapacity { self.spare = buffer }
     }
 }

@@ -78,6 +78,9 @@ struct OperationsTests {
         #expect(object?["status"] as? Int == 200)
         #expect(object?["host"] as? String == "beta.test")
         #expect(object?["uri"] as? String == "/")
+        // Measured by the exchange on its loop's clock: a loopback request takes milliseconds.
+        let duration = try #require(object?["duration_ms"] as? Double, "\(log)")
+        #expect(duration >= 0 && duration < 10_000)
     }
 
     @Test func noDescriptorLeaksAndCleanStop() throws {

@@ -377,14 +377,15 @@ final class Exchange {
         let hostName = self.host?.name ?? "-"
         let routePrefix = self.route?.prefix ?? "-"
         let endedAt = self.eventLoop.now
+        let duration = endedAt - self.startedAt
         self.transport.counters.record(
             host: self.head == nil ? "-" : hostName, route: routePrefix, status: self.status, bytes: self.sentBytes,
-            duration: endedAt - self.startedAt)
+            duration: duration)
         guard let log = self.accessLog else { return endedAt }
         let head = self.head
         log.append(AccessRecord(
             remoteAddress: self.remoteAddress,
-            startedAt: self.startedAt,
+            duration: duration,
             wallClock: Date(),
             method: head?.method.rawValue ?? "-",
             uri: head?.uri ?? "-",

@@ -11,7 +11,8 @@ import Synchronization
 /// One line of the access log, filled in as a request is answered.
 struct AccessRecord: Sendable {
     var remoteAddress: String
-    var startedAt: NIODeadline
+    /// From the request's start to the end of its answer, on the exchange's clock.
+    var duration: TimeAmount
     var wallClock: Date
     var method: String
     var uri: String
@@ -97,7 +98,7 @@ final class AccessLog: Sendable {
     }
 
     static func json(_ r: AccessRecord) -> String {
-        let millis = Double((NIODeadline.now() - r.startedAt).nanoseconds) / 1e6
+        let millis = Double(r.duration.nanoseconds) / 1e6
         let fields: [(String, String)] = [
             ("time", jsonString(Self.formatTime(r.wallClock, "%Y-%m-%dT%H:%M:%S%z"))),
             ("remote", jsonString(r.remoteAddress)),

@@ -10,7 +10,9 @@ struct HTTP1ResponseWriter {
     static let coalescingLimit = 16 * 1024
 
     private var common: CommonFields
-    /// The thread's reusable buffer for heads and the small bodies behind them.
+    /// The thread's reusable buffer for heads and the small bodies behind them. A writer is
+    /// made with its connection, on the connection's event loop (pipelines are configured
+    /// there), so this is that loop's.
     private let buffers: ResponseBuffers
     /// Serialized bytes not yet handed to the socket.
     private var pending: ByteBuffer?

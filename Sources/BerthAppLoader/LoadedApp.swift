@@ -17,15 +17,15 @@ public final class LoadedApp: Sendable {
 
     private let appType: any App.Type
     private let state = Mutex<State>(.loaded)
-    /// The running app, published for the request path, which reads it on every request:
-    /// two loads instead of taking the lock. Set once, when `start` succeeds.
+    /// The app once `start` succeeded, set once. The request path reads it with `isRunning`
+    /// on every request: two loads instead of taking the lock that orders the transitions.
     private let hosted = AtomicLazyReference<HostedApp>()
     private let isRunning = Atomic<Bool>(false)
 
     private enum State {
         case loaded
         case starting
-        case running(HostedApp)
+        case running
         case stopped
     }
 
@@ -58,9 +58,11 @@ public final class LoadedApp: Sendable {
         }
         do {
             let hosted = try await HostedApp.start(appType, context: context)
-            state.withLock { $0 = .running(hosted) }
             _ = self.hosted.storeIfNil(hosted)
-            self.isRunning.store(true, ordering: .releasing)
+            state.withLock { state in
+                state = .running
+                isRunning.store(true, ordering: .releasing)
+            }
         } catch {
             state.withLock { $0 = .loaded }
             throw error
@@ -93,12 +95,12 @@ public final class LoadedApp: Sendable {
 
     /// Runs the app's stop hook once; later requests get 503. The library stays loaded.
     public func stop() async {
-        let running: HostedApp? = state.withLock { state in
+        let wasRunning = state.withLock { state in
             defer { state = .stopped }
             isRunning.store(false, ordering: .releasing)
-            if case .running(let hosted) = state { return hosted }
-            return nil
+            return state == .running
         }
+        let running = wasRunning ? hosted.load() : nil
         await running?.stop()
     }
 }

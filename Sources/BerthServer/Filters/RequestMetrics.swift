@@ -18,12 +18,12 @@ public final class RequestMetrics: Sendable {
 
     /// The calling thread's table; made on the first request a thread answers.
     func counters() -> LoopCounters {
-        if let counters = self.perThread.currentValue { return counters }
-        let counters = LoopCounters()
-        self.perThread.currentValue = counters
-        let loop = MultiThreadedEventLoopGroup.currentEventLoop
-        self.tables.withLock { $0.append((loop, counters)) }
-        return counters
+        self.perThread.currentOrMake {
+            let counters = LoopCounters()
+            let loop = MultiThreadedEventLoopGroup.currentEventLoop
+            self.tables.withLock { $0.append((loop, counters)) }
+            return counters
+        }
     }
 
     /// Everything recorded so far, summed over the threads. Each table is read on the event

@@ -182,10 +182,7 @@ final class ResponseBuffers: @unchecked Sendable {
 
     /// The calling thread's buffers.
     static func current() -> ResponseBuffers {
-        if let buffers = Self.perThread.currentValue { return buffers }
-        let buffers = ResponseBuffers()
-        Self.perThread.currentValue = buffers
-        return buffers
+        Self.perThread.currentOrMake { ResponseBuffers() }
     }
 
     /// An empty buffer with room for `capacity` bytes.

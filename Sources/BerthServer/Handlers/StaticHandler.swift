@@ -47,9 +47,6 @@ final class StaticHandler: RouteHandler {
 
     /// The calling thread's memo.
     static func threadMemo() -> StatusMemo {
-        if let memo = Self.memos.currentValue { return memo }
-        let memo = StatusMemo()
-        Self.memos.currentValue = memo
-        return memo
+        Self.memos.currentOrMake { StatusMemo() }
     }
 }

@@ -66,10 +66,7 @@ final class StepClock: @unchecked Sendable {
     private var hold = StepHold()
 
     static var current: StepClock {
-        if let clock = clocks.currentValue { return clock }
-        let clock = StepClock()
-        clocks.currentValue = clock
-        return clock
+        clocks.currentOrMake { StepClock() }
     }
 
     /// Call before a step runs; returns the step's start for ``heldTooLong(since:)``.

@@ -7,7 +7,7 @@ import Synchronization
 /// Load only a path that ``AppLibrary/prepare(name:source:probe:probeTimeoutSeconds:swift:buildLog:)``
 /// returned: the checks are repeated here, but a library that crashes `dlopen` would take the
 /// worker down before they could run.
-public final class LoadedApp: Sendable {
+public final class LoadedApp: @unchecked Sendable {
     /// The app's name in the virtual-host file.
     public let name: String
     /// The library it was loaded from.
@@ -17,9 +17,11 @@ public final class LoadedApp: Sendable {
 
     private let appType: any App.Type
     private let state = Mutex<State>(.loaded)
-    /// The app once `start` succeeded, set once. The request path reads it with `isRunning`
-    /// on every request: two loads instead of taking the lock that orders the transitions.
-    private let hosted = AtomicLazyReference<HostedApp>()
+    /// The app once `start` succeeded. Written once, before `isRunning` is first set (a
+    /// releasing store), and read only after `isRunning` was seen set (an acquiring load): the
+    /// request path pays two plain loads for it, not the lock that orders the transitions nor
+    /// a generic atomic reference (hence `@unchecked Sendable`).
+    nonisolated(unsafe) private var hosted: HostedApp?
     private let isRunning = Atomic<Bool>(false)
 
     private enum State {
@@ -58,8 +60,9 @@ public final class LoadedApp: Sendable {
         }
         do {
             let hosted = try await HostedApp.start(appType, context: context)
-            _ = self.hosted.storeIfNil(hosted)
             state.withLock { state in
+                // `.starting` only once: this is the one write of `hosted`.
+                self.hosted = hosted
                 state = .running
                 isRunning.store(true, ordering: .releasing)
             }
@@ -90,7 +93,7 @@ public final class LoadedApp: Sendable {
 
     private var running: HostedApp? {
         guard isRunning.load(ordering: .acquiring) else { return nil }
-        return hosted.load()
+        return hosted
     }
 
     /// Runs the app's stop hook once; later requests get 503. The library stays loaded.
@@ -100,7 +103,7 @@ public final class LoadedApp: Sendable {
             isRunning.store(false, ordering: .releasing)
             return state == .running
         }
-        let running = wasRunning ? hosted.load() : nil
+        let running = wasRunning ? hosted : nil
         await running?.stop()
     }
 }

@@ -13,9 +13,14 @@ enum ResponseFilters {
         // What the conditional filter was given, for the compression filter's 304 case; kept
         // only when both filters run (a static answer was evaluated by its site already).
         var answered: ResponseMessage?
-        if !message.conditionsEvaluated, let head = exchange.head {
-            if compression != nil { answered = message }
-            ConditionalFilter.apply(to: &message, request: exchange.requestFields, isHead: head.method == .HEAD)
+        // Only a 200 can become a 304, 412 or 206, and only for a request that has conditions
+        // or a range: the request's fields are looked at only then.
+        if !message.conditionsEvaluated, message.status == 200, exchange.head != nil {
+            let request = exchange.requestFields
+            if !request.asksUnconditionally {
+                if compression != nil { answered = message }
+                ConditionalFilter.apply(to: &message, request: request, isHead: exchange.state.isHead)
+            }
         }
         if message.status >= 300 {
             ErrorPageFilter.apply(to: &message, pages: ErrorPageFilter.pages(host: exchange.host, route: exchange.route),
@@ -34,7 +39,8 @@ enum ResponseFilters {
 /// rules from BerthStatic.
 enum ConditionalFilter {
     static func apply(to message: inout ResponseMessage, request: StaticRequestHeaders, isHead: Bool) {
-        // Cheapest first: most answers are not 200s to a conditional or range request.
+        // Cheapest first: most answers are not 200s to a conditional or range request (the
+        // caller asks the same first, to skip the copy it keeps for compression).
         guard message.status == 200, !request.asksUnconditionally, case .bytes(let body) = message.body,
             message.fields.contains(where: { $0.0.caseInsensitiveEquals("etag") || $0.0.caseInsensitiveEquals("last-modified") })
         else { return }

@@ -261,16 +261,21 @@ private enum AppAnswer {
                 "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
             ])
         }
-        if case .upgrade(let upgrade) = outcome.response.body {
+        let response = outcome.response
+        // The fields, with room for the Content-Length the server adds.
+        let (status, fields, body) = response.parts(reservingExtra: 1)
+        if case .upgrade(let upgrade) = body {
             // The switch of protocols waits for the next turn of the loop: an answer made
             // while the connection is still reading the request's bytes must not take the
             // bytes after the handshake (the client's first frames) from under it.
             exchange.eventLoop.execute {
-                WebSocketRoute.answer(outcome.response, upgrade: upgrade, route: outcome.route ?? routePrefix,
+                WebSocketRoute.answer(response, upgrade: upgrade, route: outcome.route ?? routePrefix,
                                       endpoint: endpoint, exchange: exchange)
             }
         } else {
-            exchange.answer(AppResponse.message(outcome.response, endpoint: endpoint, routePrefix: routePrefix, exchange: exchange))
+            // The fields are handed over, so the server's field is added in place.
+            exchange.answer(AppResponse.message(status: status, fields: consume fields, body: body, endpoint: endpoint,
+                                                routePrefix: routePrefix, exchange: exchange))
         }
     }
 }
@@ -309,19 +314,18 @@ private final class AppBodyFeed: RequestBodyConsumer {
 /// Connection) is the server's: the app's values for those are dropped, and a header that could
 /// split the response (CR, LF, other control bytes) never reaches the wire.
 enum AppResponse {
-    static func message(_ response: Response, endpoint: AppEndpoint, routePrefix: String, exchange: Exchange) -> ResponseMessage {
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(response.headers.count + 2)
-        for field in response.headers {
-            if Self.isFraming(field.name) { continue }
-            guard FieldSyntax.isSafeField(name: field.name, value: field.value) else {
-                endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(field.name)"])
-                return .page(500)
-            }
-            fields.append((field.name, field.value))
+    /// `fields`: the app's, with room for one more.
+    static func message(
+        status: Int, fields: consuming [(String, String)], body: Response.Body, endpoint: AppEndpoint, routePrefix: String,
+        exchange: Exchange
+    ) -> ResponseMessage {
+        var fields = fields
+        for (name, value) in fields where !Self.isFraming(name) && !FieldSyntax.isSafeField(name: name, value: value) {
+            endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(name)"])
+            return .page(500)
         }
-        let status = response.status.code
-        switch response.body {
+        if fields.contains(where: { Self.isFraming($0.0) }) { fields.removeAll { Self.isFraming($0.0) } }
+        switch body {
         case .empty:
             if status != 204 && status != 304 { fields.append(("Content-Length", "0")) }
             return ResponseMessage(status: status, fields: fields, body: .empty)

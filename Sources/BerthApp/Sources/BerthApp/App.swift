@@ -24,8 +24,9 @@ public protocol App: Sendable {
     /// the error lands in the log with the app's name.
     init(context: AppContext) async throws
 
-    /// The routes the default ``respond(to:)`` dispatches to. Keep it a stored property: it is
-    /// read on every request.
+    /// The routes the default ``respond(to:)`` dispatches to. Keep it a stored property that
+    /// does not change after `init`: the server reads it once, after ``start()``, to answer
+    /// requests that need no task, and the default ``respond(to:)`` reads it for the others.
     var router: Router { get }
 
     /// Called once after `init`, before the first request: open files, connect to databases.

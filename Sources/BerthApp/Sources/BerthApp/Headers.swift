@@ -156,4 +156,12 @@ extension Headers {
 
     /// Why fields an app tried to add were refused; non-empty means the response must not be sent.
     public var refusedFields: [String] { rejections }
+
+    /// The fields as name-value pairs, in order, with room for `extra` more.
+    public func pairs(reservingExtra extra: Int) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        pairs.reserveCapacity(fields.count + extra)
+        for field in fields { pairs.append((field.name, field.value)) }
+        return pairs
+    }
 }

@@ -23,6 +23,9 @@ public struct AppOutcome: Sendable {
 @_spi(BerthServer)
 public final class HostedApp: Sendable {
     private let app: any App
+    /// The app's router, read once after its start hook: asking an `any App` for it on every
+    /// request would copy the router's tables (a retain and a release each) every time.
+    private let router: Router
     /// Whether the app was seen answering through ``App``'s own `respond(to:)`, which hands
     /// every request to its router. A type's methods do not change, so once seen it stays true.
     private let usesRouter = Atomic<Bool>(false)
@@ -39,6 +42,7 @@ public final class HostedApp: Sendable {
 
     private init(app: any App, typeName: String) {
         self.app = app
+        self.router = app.router
         self.typeName = typeName
     }
 
@@ -77,7 +81,7 @@ public final class HostedApp: Sendable {
     public func firstStep(for request: Request, note: RouteNote) -> FirstStep {
         guard usesRouter.load(ordering: .relaxed) else { return .needsTask }
         do {
-            switch try app.router.firstStep(for: request, note: note) {
+            switch try router.firstStep(for: request, note: note) {
             case .answered(let response): return .answered(Self.outcome(response, note: note))
             case .routed(let routed): return .routed(routed)
             case .middleware: return .needsTask
@@ -101,10 +105,9 @@ public final class HostedApp: Sendable {
 
     /// The outcome of an answer: a 500 instead when it carries a header the server refuses.
     private static func outcome(_ response: Response, note: RouteNote) -> AppOutcome {
-        let refused = response.headers.refusedFields
-        guard refused.isEmpty else {
+        guard response.headers.rejections.isEmpty else {
             return AppOutcome(response: internalError, route: note.route,
-                              error: "the app's response was not sent: " + refused.joined(separator: "; "))
+                              error: "the app's response was not sent: " + response.headers.rejections.joined(separator: "; "))
         }
         return AppOutcome(response: response, route: note.route, error: note.failure)
     }

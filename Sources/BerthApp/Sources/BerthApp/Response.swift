@@ -265,3 +265,14 @@ public struct SetCookie: Sendable {
         return parts.joined(separator: "; ")
     }
 }
+
+@_spi(BerthServer)
+extension Response {
+    /// The response's parts in one call, its fields as name-value pairs with room for `extra`
+    /// more. This library is built with library evolution, so each property of a response,
+    /// and each field's name and value, would otherwise be a call and a copy of its own for the
+    /// server, on every app response.
+    public func parts(reservingExtra extra: Int) -> (status: Int, fields: [(String, String)], body: Body) {
+        (status.code, headers.pairs(reservingExtra: extra), body)
+    }
+}

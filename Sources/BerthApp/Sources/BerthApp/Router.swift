@@ -105,6 +105,23 @@ public struct Router: Sendable {
         case middleware
     }
 
+    /// The routes of one literal path by method: a handful, found by comparing the methods
+    /// (short strings, compared in place) rather than by hashing the method once more.
+    private struct MethodRoutes: Sendable {
+        private var routes: [(method: Request.Method, route: Route)] = []
+
+        mutating func add(_ method: Request.Method, _ route: Route) {
+            routes.append((method, route))
+        }
+
+        /// The route for `method`; `HEAD` takes the `GET` route when it has none of its own.
+        func route(for method: Request.Method) -> Route? {
+            if let found = routes.first(where: { $0.method == method }) { return found.route }
+            guard method == .head else { return nil }
+            return routes.first { $0.method == .get }?.route
+        }
+    }
+
     private struct Node: Sendable {
         var literals: [String: Int] = [:]
         var parameter: Int?
@@ -117,7 +134,7 @@ public struct Router: Sendable {
     /// tree has them: a request whose path is in that form already (see ``isPlainPath(_:)``)
     /// finds such a route with one lookup instead of a walk of the tree. The walk would visit
     /// the same route first, since a literal beats a parameter and a wildcard.
-    private var literalRoutes: [String: [Request.Method: Route]] = [:]
+    private var literalRoutes: [String: MethodRoutes] = [:]
     private var middleware: [any Middleware] = []
 
     /// No routes.
@@ -172,7 +189,7 @@ public struct Router: Sendable {
         } else {
             precondition(nodes[node].handlers[method] == nil, "route \(method) \(pattern) is registered twice")
             nodes[node].handlers[method] = route
-            if parameterNames.isEmpty { literalRoutes["/" + segments.joined(separator: "/"), default: [:]][method] = route }
+            if parameterNames.isEmpty { literalRoutes["/" + segments.joined(separator: "/"), default: MethodRoutes()].add(method, route) }
         }
     }
 
@@ -255,9 +272,7 @@ public struct Router: Sendable {
     private func match(_ request: Request) -> Match {
         var chosen: (route: Route, captured: [String], tail: String?)?
         var allowed: Set<Request.Method> = []
-        if Self.isPlainPath(request.path), let handlers = literalRoutes[request.path],
-            let route = handlers[request.method] ?? (request.method == .head ? handlers[.get] : nil)
-        {
+        if Self.isPlainPath(request.path), let route = literalRoutes[request.path]?.route(for: request.method) {
             chosen = (route, [], nil)
         } else {
             let segments = Self.segments(of: request.path)

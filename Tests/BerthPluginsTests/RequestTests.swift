@@ -65,6 +65,48 @@ struct RequestTests {
         }
     }
 
+    @Test func anEmptyBodyNoOneHoldsIsTakenAgainUnread() async throws {
+        var kept: RequestBody?
+        var first: RequestBody? = RequestBody.empty(reusing: &kept)
+        #expect(try await first!.collect(upTo: 10).isEmpty)
+        let identity = ObjectIdentifier(first!)
+        first = nil
+        let second = RequestBody.empty(reusing: &kept)
+        #expect(ObjectIdentifier(second) == identity)
+        // Taken again, it reads like a new one: once.
+        #expect(try await second.collect(upTo: 10).isEmpty)
+        await #expect(throws: RequestBodyError.alreadyRead) { try await second.collect(upTo: 10) }
+    }
+
+    @Test func anEmptyBodyStillHeldIsNotTakenAgain() async throws {
+        var kept: RequestBody?
+        let held = RequestBody.empty(reusing: &kept)
+        _ = try await held.collect(upTo: 10)
+        let next = RequestBody.empty(reusing: &kept)
+        #expect(ObjectIdentifier(next) != ObjectIdentifier(held))
+        #expect(try await next.collect(upTo: 10).isEmpty)
+        await #expect(throws: RequestBodyError.alreadyRead) { try await held.collect(upTo: 10) }
+    }
+
+    @Test func aRouteNoteIsTakenAgainEmptyOnlyWhenNoOneHoldsIt() throws {
+        var router = Router()
+        router.get("/notes") { _ in .text("notes") }
+        var kept: RouteNote?
+        var first: RouteNote? = RouteNote.fresh(reusing: &kept)
+        _ = try router.firstStep(for: makeRequest(.get, "/notes"), note: first!)
+        #expect(first!.route == "GET /notes")
+        let identity = ObjectIdentifier(first!)
+        first = nil
+        let second = RouteNote.fresh(reusing: &kept)
+        #expect(ObjectIdentifier(second) == identity)
+        #expect(second.route == nil)
+        _ = try router.firstStep(for: makeRequest(.get, "/notes"), note: second)
+        let third = RouteNote.fresh(reusing: &kept)
+        #expect(ObjectIdentifier(third) != identity)
+        #expect(second.route == "GET /notes")
+        #expect(third.route == nil)
+    }
+
     @Test func streamingBodyAppliesBackpressure() async throws {
         let demands = Atomic<Int>(0)
         let (body, source) = RequestBody.stream(highWatermark: 8) { demands.add(1, ordering: .relaxed) }

@@ -36,6 +36,37 @@ struct ResponseBuffersTests {
         #expect(String(buffer: next) == "the next answer")
     }
 
+    @Test func aBodyNoLongerHeldLeavesItsStorageToTheNext() {
+        let buffers = ResponseBuffers()
+        var first = buffers.body(copying: Array("first body".utf8), allocator: self.allocator)
+        let storage = Self.address(first)
+        first = ByteBuffer()
+        let second = buffers.body(copying: Array("second".utf8), allocator: self.allocator)
+        #expect(Self.address(second) == storage)
+        #expect(String(buffer: second) == "second")
+    }
+
+    @Test func aBodyStillHeldIsNeverWrittenInto() {
+        let buffers = ResponseBuffers()
+        let queued = buffers.body(copying: Array("still queued".utf8), allocator: self.allocator)
+        let next = buffers.body(copying: Array("the next body".utf8), allocator: self.allocator)
+        #expect(Self.address(next) != Self.address(queued))
+        #expect(String(buffer: queued) == "still queued")
+        #expect(String(buffer: next) == "the next body")
+    }
+
+    @Test func largeBodiesAreNotKept() {
+        let buffers = ResponseBuffers()
+        let bytes = [UInt8](repeating: 0x61, count: ResponseBuffers.keptCapacity + 1)
+        var large = buffers.body(copying: bytes, allocator: self.allocator)
+        large = ByteBuffer()
+        // Had the large storage been kept, the next body would be written into it.
+        let next = buffers.body(copying: [0x62], allocator: self.allocator)
+        #expect(next.capacity < ResponseBuffers.keptCapacity)
+        #expect(String(buffer: next) == "b")
+        _ = large
+    }
+
     @Test func largeBuffersAreNotKept() {
         let buffers = ResponseBuffers()
         let large = buffers.buffer(capacity: ResponseBuffers.keptCapacity + 1, allocator: self.allocator)

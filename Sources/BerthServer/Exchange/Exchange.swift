@@ -14,8 +14,8 @@ protocol ExchangeTransport: AnyObject {
     var counters: LoopCounters { get }
     /// The generation's hosts, with the connection's last lookup remembered.
     var hosts: HostLookup { get }
-    /// This thread's `fstatat` answers of the current tick, looked up once per connection.
-    var statusMemo: StatusMemo { get }
+    /// This thread's own values, looked up once per connection.
+    var loopLocals: LoopLocals { get }
     /// "100 Continue" (RFC 9110 §15.2.1), before the request body is read.
     func writeContinue()
     /// The head and the whole body; the transport calls `exchange.responseHandedOver()` once
@@ -63,6 +63,9 @@ final class Exchange {
     /// What the request was routed to: for error pages, headers, logs and metrics.
     private(set) var host: VirtualHost?
     private(set) var route: PathRoute?
+    /// The host's name and the route's prefix, "-" before either was found: for log lines.
+    var hostName: String { self.host?.name ?? "-" }
+    var routePrefix: String { self.route?.prefix ?? "-" }
     private var hsts: String?
     private var accessLog: AccessLog?
     private var answerHeld: (ResponseHead, ResponseBody)?
@@ -374,8 +377,8 @@ final class Exchange {
     /// Counts the exchange and writes its access log line; returns when it ended.
     @discardableResult
     private func log() -> NIODeadline {
-        let hostName = self.host?.name ?? "-"
-        let routePrefix = self.route?.prefix ?? "-"
+        let hostName = self.hostName
+        let routePrefix = self.routePrefix
         let endedAt = self.eventLoop.now
         let duration = endedAt - self.startedAt
         self.transport.counters.record(

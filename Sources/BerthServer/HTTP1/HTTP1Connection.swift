@@ -43,7 +43,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
     private(set) var remoteAddress = "-"
     private(set) lazy var counters = self.generation.metrics.counters()
     private(set) lazy var hosts = HostLookup(self.generation.hosts)
-    private(set) lazy var statusMemo = StaticHandler.threadMemo()
+    private(set) lazy var loopLocals = LoopLocals.current
 
     init(generation: SiteGeneration, isSecure: Bool, eventLoop: EventLoop) {
         let limits = generation.limits

@@ -21,7 +21,7 @@ struct HTTP1ResponseWriter {
 
     init(serverName: String) {
         self.common = CommonFields(server: serverName)
-        self.buffers = ResponseBuffers.current()
+        self.buffers = LoopLocals.current.responseBuffers
     }
 
     /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
@@ -174,16 +174,12 @@ struct HTTP1ResponseWriter {
 /// written into, since `ByteBuffer` copies on write: `clear()` gives fresh storage then.
 /// Only its own thread uses it (hence unchecked).
 final class ResponseBuffers: @unchecked Sendable {
-    private static let perThread = ThreadSpecificVariable<ResponseBuffers>()
     /// Larger buffers are let go: one large answer should not keep its memory for the thread.
     static let keptCapacity = 32 * 1024
 
     private var spare: ByteBuffer?
-
-    /// The calling thread's buffers.
-    static func current() -> ResponseBuffers {
-        Self.perThread.currentOrMake { ResponseBuffers() }
-    }
+    /// The storage of the last body made by `body(copying:allocator:)`, held as well.
+    private var lastBody: ByteBuffer?
 
     /// An empty buffer with room for `capacity` bytes.
     func buffer(capacity: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
@@ -197,5 +193,23 @@ final class ResponseBuffers: @unchecked Sendable {
     /// socket is done with it.
     func keep(_ buffer: ByteBuffer) {
         if buffer.capacity <= Self.keptCapacity { self.spare = buffer }
+    }
+
+    /// A buffer holding `bytes` (an app's answer), in storage the thread takes again once the
+    /// response that carried them is gone: a small body is copied behind its head, so it needs
+    /// no storage of its own per response. The buffer stays held here as well, so a body
+    /// still queued (an HTTP/2 stream's, waiting for its window) is not unique and is never
+    /// written into: `clear()` gives fresh storage then.
+    func body(copying bytes: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard bytes.count <= Self.keptCapacity else { return allocator.buffer(bytes: bytes) }
+        guard var buffer = self.lastBody.take() else {
+            let buffer = allocator.buffer(bytes: bytes)
+            self.lastBody = buffer
+            return buffer
+        }
+        buffer.clear()
+        buffer.writeBytes(bytes)
+        self.lastBody = buffer
+        return buffer
     }
 }

@@ -38,7 +38,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
     private var blockScratch = ByteBuffer()
     private(set) lazy var counters = self.generation.metrics.counters()
     private(set) lazy var hosts = HostLookup(self.generation.hosts)
-    private(set) lazy var statusMemo = StaticHandler.threadMemo()
+    private(set) lazy var loopLocals = LoopLocals.current
     private(set) var remoteAddress = "-"
     /// One timer for the connection's deadlines: the idle one and each stream's body one.
     private var timer = ConnectionTimer()

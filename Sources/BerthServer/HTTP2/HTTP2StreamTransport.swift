@@ -55,7 +55,7 @@ final class HTTP2StreamTransport: ExchangeTransport {
     var isStopping: Bool { false }
     var counters: LoopCounters { self.connection.counters }
     var hosts: HostLookup { self.connection.hosts }
-    var statusMemo: StatusMemo { self.connection.statusMemo }
+    var loopLocals: LoopLocals { self.connection.loopLocals }
 
     func writeContinue() {
         guard !self.gone else { return }

@@ -85,18 +85,18 @@ final class AppHandler: RouteHandler {
     }
 
     func respond(to routed: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
-        let request = Self.request(for: routed, exchange: exchange)
-        let note = RouteNote()
+        let locals = exchange.transport.loopLocals
+        let request = Self.request(for: routed, exchange: exchange, locals: locals)
+        let note = RouteNote.fresh(reusing: &locals.routeNote)
         if self.endpoint.startsOnPool {
-            let call = AppCall(request: request, routed: nil, note: note, endpoint: self.endpoint,
-                               exchange: exchange, routePrefix: routed.route.prefix, hostName: routed.host.name)
+            let call = AppCall(request: request, routed: nil, note: note, endpoint: self.endpoint, exchange: exchange)
             call.awaitAnswer(of: Task { await call.run() })
             return .pending
         }
         // What the app does here, before its first suspension, holds the loop: a route that
         // holds it too long is moved to the pool (see `StepHold`).
         self.endpoint.countRequestOnLoop()
-        let clock = StepClock.current
+        let clock = locals.stepClock
         // From the exchange's start, a few microseconds earlier (the request's checks and
         // routing): one reading of the clock fewer, against a limit of milliseconds.
         let start = clock.stepStarts(at: exchange.startedAt.uptimeNanoseconds)
@@ -109,8 +109,7 @@ final class AppHandler: RouteHandler {
             if let held = clock.heldTooLong(since: start) {
                 self.endpoint.stepHeldLoop(held, note: note)
             }
-            AppAnswer.deliver(outcome, endpoint: self.endpoint, routePrefix: routed.route.prefix,
-                              hostName: routed.host.name, exchange: exchange)
+            AppAnswer.deliver(outcome, endpoint: self.endpoint, exchange: exchange)
             return .pending
         case .routed(let found):
             routedInApp = found
@@ -123,9 +122,8 @@ final class AppHandler: RouteHandler {
         // until it first suspends, so a handler that answers without suspending is answered
         // before this returns, with no thread switch and no timer. After a suspension the task
         // goes on on the shared pool, and its answer comes back to the loop.
-        let call = AppCall(request: request, routed: routedInApp, note: note, endpoint: self.endpoint,
-                           exchange: exchange, routePrefix: routed.route.prefix, hostName: routed.host.name)
-        call.firstStepStarted(at: start)
+        let call = AppCall(request: request, routed: routedInApp, note: note, endpoint: self.endpoint, exchange: exchange)
+        call.firstStepStarted(at: start, on: clock)
         let task = startImmediately { await call.run() }
         call.firstStepEnded()
         if !exchange.state.isAnswered { call.awaitAnswer(of: task) }
@@ -133,11 +131,11 @@ final class AppHandler: RouteHandler {
     }
 
     /// The app's view of the request: its body complete, or a stream the exchange feeds.
-    private static func request(for routed: RoutedRequest, exchange: Exchange) -> Request {
+    private static func request(for routed: RoutedRequest, exchange: Exchange, locals: LoopLocals) -> Request {
         let head = routed.head
         let body: RequestBody
         if exchange.state.requestBody == .complete {
-            body = RequestBody(bytes: [])
+            body = RequestBody.empty(reusing: &locals.emptyBody)
         } else {
             let stream = RequestBody.stream(onDemand: {})
             body = stream.body
@@ -167,8 +165,6 @@ private final class AppCall: @unchecked Sendable {
     private let endpoint: AppEndpoint
     private let exchange: NIOLoopBound<Exchange>
     private let loop: EventLoop
-    private let routePrefix: String
-    private let hostName: String
     /// Where the app's router writes the route it matched.
     let note: RouteNote
     /// The 504 timer, cancelled as soon as the app answers: a timer left pending for every
@@ -176,33 +172,30 @@ private final class AppCall: @unchecked Sendable {
     /// rather than a scheduled task: no promise and future per request.
     private var timeout: NIOScheduledCallback?
 
-    init(request: Request, routed: Router.Routed?, note: RouteNote, endpoint: AppEndpoint, exchange: Exchange,
-         routePrefix: String, hostName: String) {
+    init(request: Request, routed: Router.Routed?, note: RouteNote, endpoint: AppEndpoint, exchange: Exchange) {
         self.request = request
         self.routed = routed
         self.note = note
         self.endpoint = endpoint
         self.exchange = NIOLoopBound(exchange, eventLoop: exchange.eventLoop)
         self.loop = exchange.eventLoop
-        self.routePrefix = routePrefix
-        self.hostName = hostName
     }
 
-    /// When the task's first step began on the loop; nil once it was weighed, or when the task
-    /// started on the pool.
-    private var firstStepStart: UInt64?
+    /// When the task's first step began on the loop, and the loop's clock; nil once it was
+    /// weighed, or when the task started on the pool.
+    private var firstStep: (start: UInt64, clock: StepClock)?
 
-    /// Before the task starts on the loop: its first step began at `start` (from `StepClock`).
-    func firstStepStarted(at start: UInt64) {
-        self.firstStepStart = start
+    /// Before the task starts on the loop: its first step began at `start` (from `clock`).
+    func firstStepStarted(at start: UInt64, on clock: StepClock) {
+        self.firstStep = (start, clock)
     }
 
     /// The first step ended, with the answer or with a suspension: weighed once. An answer is
     /// weighed before it is written, so the client's next request already finds a heavy route
     /// moved.
     func firstStepEnded() {
-        guard let start = self.firstStepStart.take() else { return }
-        if let held = StepClock.current.heldTooLong(since: start) {
+        guard let (start, clock) = self.firstStep.take() else { return }
+        if let held = clock.heldTooLong(since: start) {
             self.endpoint.stepHeldLoop(held, note: self.note)
         }
     }
@@ -236,7 +229,7 @@ private final class AppCall: @unchecked Sendable {
         let exchange = self.exchange.value
         // The exchange holds this call through `onAbandon` until then.
         exchange.onAbandon = nil
-        AppAnswer.deliver(outcome, endpoint: self.endpoint, routePrefix: self.routePrefix, hostName: self.hostName, exchange: exchange)
+        AppAnswer.deliver(outcome, endpoint: self.endpoint, exchange: exchange)
     }
 
     /// The 504 of an app that did not answer within its `request_timeout`: its task is cancelled.
@@ -246,19 +239,20 @@ private final class AppCall: @unchecked Sendable {
         exchange.onAbandon = nil
         task.cancel()
         self.endpoint.logger.error("app did not answer in time", metadata: [
-            "app.name": "\(self.endpoint.name)", "http.host": "\(self.hostName)", "http.route": "\(self.routePrefix)",
+            "app.name": "\(self.endpoint.name)", "http.host": "\(exchange.hostName)", "http.route": "\(exchange.routePrefix)",
         ])
         exchange.answer(.page(504))
     }
 }
 
 /// An app's outcome, on the loop, to its exchange: the failure logged, the response written.
+/// The host and route are the exchange's, read only for a log line.
 private enum AppAnswer {
-    static func deliver(_ outcome: AppOutcome, endpoint: AppEndpoint, routePrefix: String, hostName: String, exchange: Exchange) {
+    static func deliver(_ outcome: AppOutcome, endpoint: AppEndpoint, exchange: Exchange) {
         if let error = outcome.error {
             endpoint.logger.error("app failed", metadata: [
-                "app.name": "\(endpoint.name)", "http.host": "\(hostName)",
-                "http.route": "\(outcome.route ?? routePrefix)", "error": "\(error)",
+                "app.name": "\(endpoint.name)", "http.host": "\(exchange.hostName)",
+                "http.route": "\(outcome.route ?? exchange.routePrefix)", "error": "\(error)",
             ])
         }
         let response = outcome.response
@@ -269,13 +263,13 @@ private enum AppAnswer {
             // while the connection is still reading the request's bytes must not take the
             // bytes after the handshake (the client's first frames) from under it.
             exchange.eventLoop.execute {
-                WebSocketRoute.answer(response, upgrade: upgrade, route: outcome.route ?? routePrefix,
+                WebSocketRoute.answer(response, upgrade: upgrade, route: outcome.route ?? exchange.routePrefix,
                                       endpoint: endpoint, exchange: exchange)
             }
         } else {
             // The fields are handed over, so the server's field is added in place.
             exchange.answer(AppResponse.message(status: status, fields: consume fields, body: body, endpoint: endpoint,
-                                                routePrefix: routePrefix, exchange: exchange))
+                                                exchange: exchange))
         }
     }
 }
@@ -316,8 +310,7 @@ private final class AppBodyFeed: RequestBodyConsumer {
 enum AppResponse {
     /// `fields`: the app's, with room for one more.
     static func message(
-        status: Int, fields: consuming [(String, String)], body: Response.Body, endpoint: AppEndpoint, routePrefix: String,
-        exchange: Exchange
+        status: Int, fields: consuming [(String, String)], body: Response.Body, endpoint: AppEndpoint, exchange: Exchange
     ) -> ResponseMessage {
         var fields = fields
         for (name, value) in fields where !Self.isFraming(name) && !FieldSyntax.isSafeField(name: name, value: value) {
@@ -331,11 +324,13 @@ enum AppResponse {
             return ResponseMessage(status: status, fields: fields, body: .empty)
         case .bytes(let bytes):
             fields.append(("Content-Length", String(bytes.count)))
-            return ResponseMessage(status: status, fields: fields, body: .bytes(exchange.allocator.buffer(bytes: bytes)))
+            // Answered on the exchange's loop: its thread's buffers.
+            let body = exchange.transport.loopLocals.responseBuffers.body(copying: bytes, allocator: exchange.allocator)
+            return ResponseMessage(status: status, fields: fields, body: .bytes(body))
         case .file(let path):
             return Self.file(path, status: status, fields: fields, endpoint: endpoint, exchange: exchange)
         case .stream(let produce):
-            return ResponseMessage(status: status, fields: fields, body: .stream(Self.stream(produce, endpoint: endpoint, routePrefix: routePrefix, loop: exchange.eventLoop)))
+            return ResponseMessage(status: status, fields: fields, body: .stream(Self.stream(produce, endpoint: endpoint, routePrefix: exchange.routePrefix, loop: exchange.eventLoop)))
         case .upgrade:
             // `WebSocketRoute` answers these.
             return .page(500)

@@ -10,11 +10,6 @@ final class StaticHandler: RouteHandler {
     init(site: StaticSite) {
         self.site = site
     }
-    /// Each event loop thread's `fstatat` answers of its current tick, for every site (see
-    /// `StatusMemo`): one thread-specific key for the process, however many sites there are.
-    /// A connection looks its thread's up once (`ExchangeTransport.statusMemo`).
-    private static let memos = ThreadSpecificVariable<StatusMemo>()
-
     func respond(to request: RoutedRequest, exchange: Exchange) -> HandlerOutcome {
         let method = request.head.method
         guard method == .GET || method == .HEAD else {
@@ -29,7 +24,8 @@ final class StaticHandler: RouteHandler {
             query: request.target.query,
             headers: exchange.requestFields
         )
-        let memo = exchange.transport.statusMemo
+        // The thread's, for every site: one per process, however many sites there are.
+        let memo = exchange.transport.loopLocals.statusMemo
         let outcome = self.site.respond(to: staticRequest, memo: memo)
         if memo.needsClearing() {
             // After the I/O of this tick: the loop runs queued tasks once it has handled the
@@ -43,10 +39,5 @@ final class StaticHandler: RouteHandler {
         case .notFound:
             return .decline(otherwise: .page(404))
         }
-    }
-
-    /// The calling thread's memo.
-    static func threadMemo() -> StatusMemo {
-        Self.memos.currentOrMake { StatusMemo() }
     }
 }

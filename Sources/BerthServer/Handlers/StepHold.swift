@@ -59,15 +59,10 @@ struct StepHold {
     }
 }
 
-/// The ``StepHold`` of the current event-loop thread, with its clocks. Only that thread uses it.
+/// The ``StepHold`` of one event-loop thread, with its clocks (`LoopLocals.stepClock`). Only
+/// that thread uses it.
 final class StepClock: @unchecked Sendable {
-    private static let clocks = ThreadSpecificVariable<StepClock>()
-
     private var hold = StepHold()
-
-    static var current: StepClock {
-        clocks.currentOrMake { StepClock() }
-    }
 
     /// Call before a step runs; returns the step's start for ``heldTooLong(since:)``.
     /// `wall`: the event loops' clock read just before, when the caller has it.

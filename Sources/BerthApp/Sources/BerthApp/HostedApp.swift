@@ -104,7 +104,7 @@ public final class HostedApp: Sendable {
     }
 
     /// The outcome of an answer: a 500 instead when it carries a header the server refuses.
-    private static func outcome(_ response: Response, note: RouteNote) -> AppOutcome {
+    private static func outcome(_ response: consuming Response, note: RouteNote) -> AppOutcome {
         guard response.headers.rejections.isEmpty else {
             return AppOutcome(response: internalError, route: note.route,
                               error: "the app's response was not sent: " + response.headers.rejections.joined(separator: "; "))

@@ -168,3 +168,21 @@ extension RequestBody {
         }
     }
 }
+
+@_spi(BerthServer)
+extension RequestBody {
+    /// An empty, complete body for a request, taking `previous` again when nothing holds it
+    /// any more (the request it came with is gone) and keeping the new one there: most
+    /// requests have no body, and an object for each costs an allocation per request.
+    public static func empty(reusing previous: inout RequestBody?) -> RequestBody {
+        if isKnownUniquelyReferenced(&previous), let body = previous, body.storage == nil {
+            // Whoever read it last, on whatever thread, released it before this saw it unique.
+            atomicMemoryFence(ordering: .acquiring)
+            body.emptyBodyClaimed.store(false, ordering: .relaxed)
+            return body
+        }
+        let body = RequestBody(storage: nil)
+        previous = body
+        return body
+    }
+}

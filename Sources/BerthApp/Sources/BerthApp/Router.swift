@@ -257,6 +257,12 @@ public struct Router: Sendable {
     @_spi(BerthServer)
     public func firstStep(for request: Request, note: RouteNote) throws -> FirstStep {
         guard middleware.isEmpty else { return .middleware }
+        // The common case first, without a `Routed` to make and take apart: a literal path
+        // whose handler does not suspend.
+        if let route = literalRoute(for: request), let handler = route.syncHandler, !route.weight.isHeavy {
+            route.runsHere(note: note)
+            return .answered(try handler(request))
+        }
         switch match(request) {
         case .answer(let response):
             return .answered(response)
@@ -272,7 +278,7 @@ public struct Router: Sendable {
     private func match(_ request: Request) -> Match {
         var chosen: (route: Route, captured: [String], tail: String?)?
         var allowed: Set<Request.Method> = []
-        if Self.isPlainPath(request.path), let route = literalRoutes[request.path]?.route(for: request.method) {
+        if let route = literalRoute(for: request) {
             chosen = (route, [], nil)
         } else {
             let segments = Self.segments(of: request.path)
@@ -308,6 +314,15 @@ public struct Router: Sendable {
             if let name = route.wildcardName { routed.parameters.append(name, tail) }
         }
         return .routed(Routed(route: route, request: routed))
+    }
+
+    /// The route of a request whose path is a literal route's, in that form already (see
+    /// ``isPlainPath(_:)``): one lookup instead of a walk of the tree, which would visit the
+    /// same route first.
+    private func literalRoute(for request: Request) -> Route? {
+        let path = request.path
+        guard Self.isPlainPath(path) else { return nil }
+        return literalRoutes[path]?.route(for: request.method)
     }
 
     /// Visits every route endpoint matching `segments[depth...]`, most specific first, until
@@ -393,6 +408,24 @@ public final class RouteNote: @unchecked Sendable {
     /// An empty note, for one request.
     public init() {}
 
+    /// An empty note for a request, taking `previous` again when nothing holds it any more
+    /// (its request was answered) and keeping the new one there: a note per request costs an
+    /// allocation each, and most requests are answered before the next one starts.
+    public static func fresh(reusing previous: inout RouteNote?) -> RouteNote {
+        if isKnownUniquelyReferenced(&previous), let note = previous {
+            // Whoever wrote it last, on whatever thread, released it before this saw it unique.
+            atomicMemoryFence(ordering: .acquiring)
+            note.route = nil
+            note.failure = nil
+            note.appUsesRouter = false
+            note.weight = nil
+            return note
+        }
+        let note = RouteNote()
+        previous = note
+        return note
+    }
+
     /// Where the time of a step that held its thread too long is put.
     public enum HeavyStep: Sendable, Equatable {
         /// The matched route takes it: its pattern, and whether this step made the route heavy
@@ -438,8 +471,11 @@ public final class RouteWeight: Sendable {
     /// Whether long steps made it heavy.
     public var isHeavy: Bool { heavy.load(ordering: .relaxed) }
 
-    /// Counts a request whose handler runs where its task does.
-    public func countRequest() { requests.add(1, ordering: .relaxed) }
+    /// Counts a request whose handler runs where its task does. A load and a store rather than
+    /// an atomic add: this runs for every request, from every event loop, and a locked add on
+    /// a shared counter costs each of them. Two threads racing lose an increment at worst,
+    /// which only makes the share of long steps look a little larger.
+    public func countRequest() { requests.store(requests.load(ordering: .relaxed) &+ 1, ordering: .relaxed) }
 
     /// Counts a long step; true when it is the one that makes the route heavy.
     public func countLongStep() -> Bool {

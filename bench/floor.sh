@@ -9,6 +9,12 @@
 # 1 KiB file (Berth and nginx from disk, the floor from memory) and GET /hello (Berth's
 # example app, nginx's `return 200`, the floor's fixed answer).
 #
+# `bench/floor.sh tls` measures HTTPS keep-alive on the 1 KiB file instead: the floor behind one
+# NIOSSLServerHandler (the same TLS handler Berth's connections have), Berth on a `tls: true`
+# listener and nginx (`listen ssl`), all on the example certificate in conf/tls. The distance
+# between the floor and nginx is what SwiftNIO and NIOSSL leave to build on; the distance
+# between Berth and the floor is Berth's own.
+#
 # Knobs (environment): THREADS=2  DURATION=5 (s per run)  ROUNDS=3  CONNS=64
 #   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-floor
 #   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
@@ -41,13 +47,32 @@ if [ ! -x "$FLOOR" ] || [ "$ROOT/bench/floor/Sources/NIOFloor/main.swift" -nt "$
   (cd "$WORK/floor" && swift build -c release >"$WORK/logs/floor-build.log" 2>&1) || { tail -20 "$WORK/logs/floor-build.log"; exit 1; }
 fi
 
-write_berth_config "$WORK/www"
-nginx_conf "$WORK/nginx.conf" "" 'location = /hello { default_type text/plain; return 200 "Hello, world!"; }'
+SCHEME=http; PATHS="/1k.html /hello"; FLOOR_TLS=()
+if [ "${1:-}" = tls ]; then
+  SCHEME=https; PATHS="/1k.html"
+  install -m 644 "$ROOT/conf/tls/example-localhost.pem" "$WORK/cert.pem"
+  install -m 644 "$ROOT/conf/tls/example-localhost.key" "$WORK/key.pem"
+  FLOOR_TLS=("$WORK/cert.pem" "$WORK/key.pem")
+  cat >"$WORK/berth.yaml" <<YAML
+listen: [{ address: 127.0.0.1, port: $BERTH_PORT, tls: true }]
+threads: $THREADS
+logs: { access: "off", error: "$WORK/logs/berth-error.log" }
+limits: { max_connections: 20000 }
+pid_file: "off"
+hosts:
+  localhost: { default: true, tls: { certificate: cert.pem, key: key.pem }, static: $WORK/www }
+YAML
+  nginx_conf "$WORK/nginx.conf" "ssl_certificate $WORK/cert.pem; ssl_certificate_key $WORK/key.pem; ssl_protocols TLSv1.2 TLSv1.3;" ""
+  sed -i "s|listen 127.0.0.1:$NGINX_PORT backlog=4096;|listen 127.0.0.1:$NGINX_PORT backlog=4096 ssl;|" "$WORK/nginx.conf"
+else
+  write_berth_config "$WORK/www"
+  nginx_conf "$WORK/nginx.conf" "" 'location = /hello { default_type text/plain; return 200 "Hello, world!"; }'
+fi
 
 rm -f "$WORK/logs/berth-error.log"
 "$BERTH" run --config "$WORK/berth.yaml" >"$WORK/logs/berth.out" 2>&1 & pids+=($!); BERTH_PID=$!
 nginx -p "$WORK/" -c "$WORK/nginx.conf" >"$WORK/logs/nginx.out" 2>&1 & pids+=($!); NGINX_PID=$!
-"$FLOOR" "$FLOOR_PORT" "$WORK/www" "$THREADS" >"$WORK/logs/floor.out" 2>&1 & pids+=($!); FLOOR_PID=$!
+"$FLOOR" "$FLOOR_PORT" "$WORK/www" "$THREADS" "${FLOOR_TLS[@]}" >"$WORK/logs/floor.out" 2>&1 & pids+=($!); FLOOR_PID=$!
 wait_port $NGINX_PORT; wait_port $FLOOR_PORT
 wait_berth_listening
 wait_port $BERTH_PORT
@@ -56,14 +81,14 @@ for p in $(tree $BERTH_PID) $(tree $NGINX_PID) $(tree $FLOOR_PID); do taskset -a
 declare -A PORT TREE RPS USR SYS
 PORT[nginx]=$NGINX_PORT; PORT[floor]=$FLOOR_PORT; PORT[berth]=$BERTH_PORT
 TREE[nginx]=$NGINX_PID; TREE[floor]=$FLOOR_PID; TREE[berth]=$BERTH_PID
-for path in /1k.html /hello; do
+for path in $PATHS; do
   for server in nginx floor berth; do
-    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "http://127.0.0.1:${PORT[$server]}$path" >/dev/null 2>&1  # warm-up
+    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "$SCHEME://127.0.0.1:${PORT[$server]}$path" >/dev/null 2>&1  # warm-up
   done
   for r in $(seq 1 "$ROUNDS"); do
     for server in nginx floor berth; do
       read -r u0 s0 < <(cpu_ticks "${TREE[$server]}")
-      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:${PORT[$server]}$path" 2>&1)
+      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "$SCHEME://127.0.0.1:${PORT[$server]}$path" 2>&1)
       read -r u1 s1 < <(cpu_ticks "${TREE[$server]}")
       rps=$(awk '/Requests\/sec/{print $2}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
       grep -q "Non-2xx\|Socket errors" <<<"$out" && log "round $r $path $server: errors: $(grep 'Non-2xx\|Socket errors' <<<"$out")"
@@ -76,10 +101,10 @@ done
 
 med() { echo "$1" | tr ' ' '\n' | grep . | median; }
 echo
-echo "## Berth, the NIO floor and nginx, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
+echo "## Berth, the NIO floor and nginx over $SCHEME, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
 echo "## CPU per request: user/system microseconds of the server's processes (medians)"
 printf '%-10s %-7s %10s %9s %12s\n' case server "req/s" "vs nginx" "us user/sys"
-for path in /1k.html /hello; do
+for path in $PATHS; do
   n=$(med "${RPS[nginx$path]}")
   for server in nginx floor berth; do
     q=$(med "${RPS[$server$path]}")

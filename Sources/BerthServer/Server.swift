@@ -322,9 +322,12 @@ public final class Server: Sendable {
 
 /// The HTTP/1.1 handlers of a connection: the same on a plain socket and behind TLS + ALPN.
 enum HTTP1Pipeline {
-    static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool) throws {
+    /// `position`: where the connection's handler goes (behind TLS, before the handler that
+    /// reports its failures).
+    static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool,
+                          position: ChannelPipeline.SynchronousOperations.Position = .last) throws {
         try channel.pipeline.syncOperations.addHandler(
-            HTTP1Connection(generation: generation, isSecure: isSecure, eventLoop: channel.eventLoop))
+            HTTP1Connection(generation: generation, isSecure: isSecure, eventLoop: channel.eventLoop), position: position)
     }
 }
 

@@ -38,16 +38,21 @@ enum TLSPipeline {
         try sync.addHandler(sni)
         try sync.addHandler(handshakeGuard)
         let http2 = contexts.profile.http2
+        // The protocol's handler goes before the failure handler, which stays last: every
+        // record read then stops at the protocol, rather than passing one more handler first,
+        // while errors the protocol does not handle still reach the failure handler.
+        let failures = TLSFailureHandler(logger: generation.logger)
         try sync.addHandler(ApplicationProtocolNegotiationHandler { result, channel in
             channel.eventLoop.makeCompletedFuture {
                 if http2, result == .negotiated(TLSContexts.http2Protocol) {
-                    try channel.pipeline.syncOperations.addHandler(HTTP2Connection(generation: generation, allocator: channel.allocator))
+                    try channel.pipeline.syncOperations.addHandler(HTTP2Connection(generation: generation, allocator: channel.allocator),
+                                                                   position: .before(failures))
                 } else {
-                    try HTTP1Pipeline.configure(channel, generation: generation, isSecure: true)
+                    try HTTP1Pipeline.configure(channel, generation: generation, isSecure: true, position: .before(failures))
                 }
             }
         })
-        try sync.addHandler(TLSFailureHandler(logger: generation.logger))
+        try sync.addHandler(failures)
     }
 }
 

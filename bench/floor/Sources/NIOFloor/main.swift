@@ -4,10 +4,13 @@
 // validation, Date, file checks or logging: a lower bound for Berth's own request path, which
 // runs on the same event loops, sockets and pipelines.
 //
-//   NIOFloor PORT DOCROOT [THREADS]   answers GET /hello (13 bytes) and GET /1k.html
-//                                     (DOCROOT/1k.html), 404 otherwise; THREADS event loops (2).
+//   NIOFloor PORT DOCROOT [THREADS [CERT KEY]]
+//       answers GET /hello (13 bytes) and GET /1k.html (DOCROOT/1k.html), 404 otherwise, on
+//       THREADS event loops (2); over TLS with the PEM certificate and key when given, through
+//       one NIOSSLServerHandler as Berth's connections are: the floor of HTTPS on SwiftNIO.
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +18,7 @@ import Glibc
 
 let arguments = CommandLine.arguments
 guard arguments.count >= 3, let port = Int(arguments[1]), let threads = Int(arguments.count > 3 ? arguments[3] : "2") else {
-    print("usage: NIOFloor PORT DOCROOT [THREADS]")
+    print("usage: NIOFloor PORT DOCROOT [THREADS [CERT KEY]]")
     exit(2)
 }
 
@@ -95,13 +98,21 @@ final class FloorHandler: ChannelInboundHandler {
     }
 }
 
+let tls: NIOSSLContext? = arguments.count > 5
+    ? try NIOSSLContext(configuration: .makeServerConfiguration(
+        certificateChain: try NIOSSLCertificate.fromPEMFile(arguments[4]).map { .certificate($0) },
+        privateKey: .privateKey(try NIOSSLPrivateKey(file: arguments[5], format: .pem))))
+    : nil
 let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
 let channel = try ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 4096)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
     .childChannelInitializer { channel in
-        channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(FloorHandler()) }
+        channel.eventLoop.makeCompletedFuture {
+            if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+            try channel.pipeline.syncOperations.addHandler(FloorHandler())
+        }
     }
     .bind(host: "127.0.0.1", port: port).wait()
 print("listening on 127.0.0.1:\(port)")

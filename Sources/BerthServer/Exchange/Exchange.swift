@@ -105,12 +105,12 @@ final class Exchange {
 
     // MARK: - Starting
 
-    /// What `start` does: answer a refusal, or route an accepted head. Handed from the
-    /// factory to `start` by the transport rather than kept in the exchange, which would copy
-    /// the head once more per request.
+    /// What `start` does: answer a refusal, or route an accepted head (the exchange's own).
+    /// Handed from the factory to `start` by the transport rather than kept in the exchange,
+    /// which would copy what the check found once more per request.
     enum Beginning {
         case answer(Int)
-        case route(HTTPRequestHead, RequestHeadCheck.Accepted)
+        case route(RequestHeadCheck.Accepted)
     }
 
     /// The exchange for a parsed request head, checked, and what `start` then does with it:
@@ -139,7 +139,7 @@ final class Exchange {
                                       isHead: head.method == .HEAD, keepAlive: keepAlive, bodyLimit: limits.bodyBytes)
             let exchange = Exchange(generation: generation, transport: transport, head: head, remoteAddress: remoteAddress,
                                     isSecure: isSecure, state: state)
-            return (exchange, .route(head, accepted))
+            return (exchange, .route(accepted))
         }
     }
 
@@ -162,11 +162,13 @@ final class Exchange {
     func start(_ beginning: Beginning) {
         switch beginning {
         case .answer(let status): self.answer(.page(status))
-        case .route(let head, let accepted): self.route(head, accepted)
+        case .route(let accepted): self.route(accepted)
         }
     }
 
-    private func route(_ head: HTTPRequestHead, _ accepted: RequestHeadCheck.Accepted) {
+    private func route(_ accepted: RequestHeadCheck.Accepted) {
+        // A routed exchange always has its head (`forRequest` made it with one).
+        guard let head = self.head else { return }
         self.checkedFields = accepted.fields
         switch RequestRouter.route(head, accepted, hosts: self.transport.hosts, isSecure: self.isSecure,
                                    challenges: self.generation.challenges) {

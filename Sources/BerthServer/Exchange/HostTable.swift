@@ -65,16 +65,21 @@ struct HostTable: Sendable {
 /// connection belongs to one generation, so its table never changes under the memo.
 final class HostLookup {
     let table: HostTable
-    private var last: (authority: String?, host: VirtualHost?)?
+    /// The last authority looked up and its host; compared in place, not copied out first.
+    private var lastAuthority: String?
+    private var lastHost: VirtualHost?
+    private var hasLast = false
 
     init(_ table: HostTable) {
         self.table = table
     }
 
     func host(for authority: String?) -> VirtualHost? {
-        if let last = self.last, last.authority == authority { return last.host }
+        if self.hasLast && self.lastAuthority == authority { return self.lastHost }
         let host = self.table.host(for: authority)
-        self.last = (authority, host)
+        self.lastAuthority = authority
+        self.lastHost = host
+        self.hasLast = true
         return host
     }
 }

@@ -12,7 +12,12 @@ let package = Package(
     targets: [
         .target(
             name: "BerthApp",
-            swiftSettings: [.unsafeFlags(["-enable-library-evolution"])]
+            swiftSettings: [
+                .unsafeFlags(["-enable-library-evolution"]),
+                // Every app request passes through this library: in release builds without
+                // the run-time exclusivity checks, as the server's own request path is.
+                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+            ]
         ),
     ]
 )

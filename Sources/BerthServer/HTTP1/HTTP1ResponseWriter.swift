@@ -47,12 +47,7 @@ struct HTTP1ResponseWriter {
         if let prepared = head.prepared {
             out.writeImmutableBuffer(prepared.http1)
         } else {
-            for (name, value) in head.fields {
-                out.writeString(name)
-                out.writeStaticString(": ")
-                out.writeString(value)
-                out.writeStaticString("\r\n")
-            }
+            for (name, value) in head.fields { out.writeFieldLine(name, value) }
         }
         if head.chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
         if head.closes {
@@ -211,5 +206,38 @@ final class ResponseBuffers: @unchecked Sendable {
         buffer.writeBytes(bytes)
         self.lastBody = buffer
         return buffer
+    }
+}
+
+extension ByteBuffer {
+    /// `name: value\r\n`, copied in one write: a write of a `ByteBuffer` checks its bounds and
+    /// its exclusive access each time, and a field line as four writes paid that four times.
+    mutating func writeFieldLine(_ name: String, _ value: String) {
+        let length = name.utf8.count + value.utf8.count + 4
+        let written = self.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out -> Int in
+            let names = name.utf8.withContiguousStorageIfAvailable { Self.copy($0, to: out, at: 0) }
+            guard let afterName = names else { return 0 }
+            out[afterName] = UInt8(ascii: ":")
+            out[afterName + 1] = UInt8(ascii: " ")
+            let values = value.utf8.withContiguousStorageIfAvailable { Self.copy($0, to: out, at: afterName + 2) }
+            guard let afterValue = values else { return 0 }
+            out[afterValue] = UInt8(ascii: "\r")
+            out[afterValue + 1] = UInt8(ascii: "\n")
+            return length
+        }
+        if written == 0 {
+            // A string without contiguous UTF-8 (bridged): the same bytes, one write at a time.
+            self.writeString(name)
+            self.writeStaticString(": ")
+            self.writeString(value)
+            self.writeStaticString("\r\n")
+        }
+    }
+
+    /// Copies `bytes` into `out` at `offset`; returns the offset after them.
+    private static func copy(_ bytes: UnsafeBufferPointer<UInt8>, to out: UnsafeMutableRawBufferPointer, at offset: Int) -> Int {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return offset }
+        (out.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
+        return offset + bytes.count
     }
 }

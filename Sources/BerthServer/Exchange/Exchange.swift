@@ -286,19 +286,19 @@ final class Exchange {
         let action = self.state.answer(overriding: overriding)
         if action == .drop { return }
         if self.transport.isStopping { self.state.endsConnection() }
-        var filtered = message
-        ResponseFilters.apply(to: &filtered, exchange: self)
+        // Filtered in place: a consuming parameter is the exchange's to change, not a copy.
+        ResponseFilters.apply(to: &message, exchange: self)
         var keepAlive = self.state.keepAlive
         let withBody = action != .write(withBody: false)
         let head = ResponseHeadBuilder.build(
-            filtered, bodyLength: withBody ? filtered.body.count : 0, overrides: self.route?.headers ?? [], hsts: self.hsts,
+            message, bodyLength: withBody ? message.body.count : 0, overrides: self.route?.headers ?? [], hsts: self.hsts,
             version: self.head?.version ?? .http1_1, keepAlive: &keepAlive)
         if !keepAlive { self.state.endsConnection() }
         switch action {
         case .write:
-            self.write(head, withBody ? filtered.body : .empty)
+            self.write(head, withBody ? message.body : .empty)
         case .waitForBodyEnd:
-            self.answerHeld = (head, self.state.isHead ? .empty : filtered.body)
+            self.answerHeld = (head, self.state.isHead ? .empty : message.body)
         case .drop:
             break
         }

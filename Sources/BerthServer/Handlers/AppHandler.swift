@@ -312,8 +312,7 @@ enum AppResponse {
     static func message(
         status: Int, fields: consuming [(String, String)], body: Response.Body, endpoint: AppEndpoint, exchange: Exchange
     ) -> ResponseMessage {
-        var fields = fields
-        for (name, value) in fields where !Self.isFraming(name) && !FieldSyntax.isSafeField(name: name, value: value) {
+        if let (name, _) = fields.first(where: { !Self.isFraming($0.0) && !FieldSyntax.isSafeField(name: $0.0, value: $0.1) }) {
             endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(name)"])
             return .page(500)
         }

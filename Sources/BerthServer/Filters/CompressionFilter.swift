@@ -19,9 +19,13 @@ enum CompressionFilter {
     ///   ran; a 304 that came of it is decided as that 200 was.
     /// - `loop`: where a large whole body is compressed a slice per tick (see `SlicedBody`);
     ///   without one it is compressed at once.
+    /// - `variants`, `allocator` and `loop` are taken only for an answer that is compressed:
+    ///   most are not (no Accept-Encoding, a type left alone), and fetching them costs a
+    ///   reference count each.
     static func apply(
         to message: inout ResponseMessage, answered: ResponseMessage?, settings: CompressionSettings?, acceptEncoding: String?,
-        variants: VariantCache, allocator: ByteBufferAllocator, loop: EventLoop? = nil
+        variants: @autoclosure () -> VariantCache, allocator: @autoclosure () -> ByteBufferAllocator,
+        loop: @autoclosure () -> EventLoop? = nil
     ) {
         guard let settings else { return }
         // Without Accept-Encoding the only possible change is `Vary: Accept-Encoding`: an
@@ -43,8 +47,8 @@ enum CompressionFilter {
             // only costs the client a full answer later.
             Self.markCompressed(&message, coding: coding, level: settings.level(of: coding), length: nil, notModified: true)
         case .compress(let coding):
-            Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants,
-                          allocator: allocator, loop: loop)
+            Self.compress(&message, coding: coding, level: settings.level(of: coding), length: subject.length, variants: variants(),
+                          allocator: allocator(), loop: loop())
         }
     }
 

@@ -43,7 +43,9 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
     private(set) var remoteAddress = "-"
     private(set) lazy var counters = self.generation.metrics.counters()
     private(set) lazy var hosts = HostLookup(self.generation.hosts)
-    private(set) lazy var loopLocals = LoopLocals.current
+    /// The connection's thread's values. The connection is made where its pipeline is
+    /// configured, on its event loop, so they are that loop's; the writer's buffers are among them.
+    let loopLocals: LoopLocals
 
     init(generation: SiteGeneration, isSecure: Bool, eventLoop: EventLoop) {
         let limits = generation.limits
@@ -52,7 +54,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         self.connectionGuard = ConnectionGuard(limits: limits)
         self.isSecure = isSecure
         self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxHeadBytes: limits.maxHeadBytes)
-        self.writer = HTTP1ResponseWriter(serverName: generation.serverName)
+        self.loopLocals = LoopLocals.current
+        self.writer = HTTP1ResponseWriter(serverName: generation.serverName, buffers: self.loopLocals.responseBuffers)
     }
 
     // MARK: - ExchangeTransport

@@ -10,18 +10,17 @@ struct HTTP1ResponseWriter {
     static let coalescingLimit = 16 * 1024
 
     private var common: CommonFields
-    /// The thread's reusable buffer for heads and the small bodies behind them. A writer is
-    /// made with its connection, on the connection's event loop (pipelines are configured
-    /// there), so this is that loop's.
+    /// The thread's reusable buffer for heads and the small bodies behind them: the
+    /// connection's loop's (`HTTP1Connection.loopLocals`).
     private let buffers: ResponseBuffers
     /// Serialized bytes not yet handed to the socket.
     private var pending: ByteBuffer?
     /// The body being written is chunk-coded.
     private var chunked = false
 
-    init(serverName: String) {
+    init(serverName: String, buffers: ResponseBuffers) {
         self.common = CommonFields(server: serverName)
-        self.buffers = LoopLocals.current.responseBuffers
+        self.buffers = buffers
     }
 
     /// Status line, `Server` and `Date`, the head's fields, then the framing this protocol
@@ -197,11 +196,7 @@ final class ResponseBuffers: @unchecked Sendable {
     /// written into: `clear()` gives fresh storage then.
     func body(copying bytes: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
         guard bytes.count <= Self.keptCapacity else { return allocator.buffer(bytes: bytes) }
-        guard var buffer = self.lastBody.take() else {
-            let buffer = allocator.buffer(bytes: bytes)
-            self.lastBody = buffer
-            return buffer
-        }
+        var buffer = self.lastBody.take() ?? allocator.buffer(capacity: bytes.count)
         buffer.clear()
         buffer.writeBytes(bytes)
         self.lastBody = buffer

@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 extension ConfigReader {
-    static let listenerKeys = ["address", "port", "tls", "http2"]
+    static let listenerKeys = ["address", "port", "tls", "http2", "unsent_bytes"]
 
     func readListeners(_ node: Node) -> [ListenerConfig] {
         guard let items = sequence(node, expected: "a list of listeners") else { return [] }
@@ -47,6 +47,16 @@ extension ConfigReader {
         }
         if let tls = fields["tls"], !readListenerTLS(tls, into: &listener) { valid = false }
         if let http2 = fields["http2"] { listener.http2 = bool(http2) ?? true }
+        if let unsent = fields["unsent_bytes"] {
+            if unsent.scalar?.string == "off" {
+                listener.unsentBytes = nil
+            } else if let text = unsent.scalar?.string, let bytes = ByteSize.parse(text), bytes > 0 {
+                listener.unsentBytes = bytes
+            } else {
+                error("expected a size like 16KiB, or off, found \(found(unsent))", at: unsent)
+                valid = false
+            }
+        }
         return valid ? listener : nil
     }
 

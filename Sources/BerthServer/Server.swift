@@ -178,10 +178,13 @@ public final class Server: Sendable {
                 channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }
             // ClientBootstrap sets TCP_NODELAY by default.
-            let bootstrap = ClientBootstrap(group: self.group)
+            var bootstrap = ClientBootstrap(group: self.group)
                 .channelOption(.maxMessagesPerRead, value: 8)
                 .channelOption(.recvAllocator, value: Self.readBuffers)
                 .channelInitializer(initializer)
+            if let unsent = listener.unsentBytes {
+                bootstrap = bootstrap.channelOption(Self.unsentBytesOption, value: min(unsent, Int(CInt.max)))
+            }
             do {
                 let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
                 accepting.append(shared)
@@ -203,8 +206,12 @@ public final class Server: Sendable {
     /// what an idle keep-alive connection holds (NIO's default is 2 KiB).
     static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 1024, maximum: 64 * 1024)
 
+    /// `TCP_NOTSENT_LOWAT` (see `ListenerConfig.unsentBytes`); NIO names no such option.
+    static let unsentBytesOption = ChannelOptions.Types.SocketOption(
+        level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_NOTSENT_LOWAT)))
+
     private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
-        ServerBootstrap(group: self.group)
+        let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // A TCP-level option: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1,
@@ -213,6 +220,8 @@ public final class Server: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 8)
             .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
+        guard let unsent = listener.unsentBytes else { return bootstrap }
+        return bootstrap.childChannelOption(Self.unsentBytesOption, value: min(unsent, Int(CInt.max)))
     }
 
     /// What every accepted connection of `listener` goes through: admission (the connection

@@ -40,11 +40,16 @@ final class RawConnection {
     let fd: Int32
     private var pending: [UInt8] = []
 
-    init(port: Int, host: String = "127.0.0.1", timeout: TimeInterval = 10) throws {
+    /// `receiveBuffer`: the socket's receive buffer, set before connecting so that the window
+    /// offered to the server is bounded by it.
+    init(port: Int, host: String = "127.0.0.1", timeout: TimeInterval = 10, receiveBuffer: Int? = nil) throws {
         let isV6 = host.contains(":")
         let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw WireError.connectFailed(errno) }
         self.fd = fd
+        if var size = receiveBuffer.map(Int32.init) {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

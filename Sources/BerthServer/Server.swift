@@ -182,8 +182,8 @@ public final class Server: Sendable {
                 .channelOption(.maxMessagesPerRead, value: 8)
                 .channelOption(.recvAllocator, value: Self.readBuffers)
                 .channelInitializer(initializer)
-            if let unsent = listener.unsentBytes {
-                bootstrap = bootstrap.channelOption(Self.unsentBytesOption, value: min(unsent, Int(CInt.max)))
+            if let unsent = Self.unsentBytes(of: listener) {
+                bootstrap = bootstrap.channelOption(Self.unsentBytesOption, value: unsent)
             }
             do {
                 let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
@@ -210,6 +210,11 @@ public final class Server: Sendable {
     static let unsentBytesOption = ChannelOptions.Types.SocketOption(
         level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_NOTSENT_LOWAT)))
 
+    /// The listener's bound as the socket option takes it (a C int), nil to leave the kernel's.
+    private static func unsentBytes(of listener: ListenerConfig) -> Int? {
+        listener.unsentBytes.map { min($0, Int(CInt.max)) }
+    }
+
     private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 4096)
@@ -220,8 +225,8 @@ public final class Server: Sendable {
             .childChannelOption(.maxMessagesPerRead, value: 8)
             .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
-        guard let unsent = listener.unsentBytes else { return bootstrap }
-        return bootstrap.childChannelOption(Self.unsentBytesOption, value: min(unsent, Int(CInt.max)))
+        guard let unsent = Self.unsentBytes(of: listener) else { return bootstrap }
+        return bootstrap.childChannelOption(Self.unsentBytesOption, value: unsent)
     }
 
     /// What every accepted connection of `listener` goes through: admission (the connection

@@ -72,6 +72,8 @@ struct UnsentBytesTests {
     @Test func aLargerBoundIsKept() throws {
         let berth = try Self.start(listenExtra: ", unsent_bytes: 1MiB")
         let queued = try Self.sendQueueOfStalledDownload(berth)
-        #expect(queued > 1024 * 1024 && queued < 2 * 1024 * 1024, "send queue \(queued) bytes")
+        // About the bound: the kernel stops taking bytes once the unsent ones reach it, so the
+        // queue settles a segment either side of 1 MiB; far from the default's and from `off`'s.
+        #expect(queued > 768 * 1024 && queued < 2 * 1024 * 1024, "send queue \(queued) bytes")
     }
 }

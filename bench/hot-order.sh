@@ -72,9 +72,10 @@ for round in 1 2 3; do
       curl -sk -o /dev/null --resolve "localhost:$TLS_PORT:127.0.0.1" -I "$url$path"
       curl -sk -o /dev/null --resolve "localhost:$TLS_PORT:127.0.0.1" --compressed -H 'If-None-Match: "x"' -r 0-99 "$url$path"
     done
-    curl -sk -o /dev/null --resolve "localhost:$TLS_PORT:127.0.0.1" "$url/1k.html" "$url/hello" "$url/64k.bin"
+    # Several URLs on one connection (keep-alive); -o names only the first one's output.
+    curl -sk --resolve "localhost:$TLS_PORT:127.0.0.1" "$url/1k.html" "$url/hello" "$url/64k.bin" >/dev/null
   done
-  curl -sk -o /dev/null --http2 --resolve "localhost:$TLS_PORT:127.0.0.1" "$tls/1k.html" "$tls/hello" "$tls/64k.bin" "$tls/missing"
+  curl -sk --http2 --resolve "localhost:$TLS_PORT:127.0.0.1" "$tls/1k.html" "$tls/hello" "$tls/64k.bin" "$tls/missing" >/dev/null
   nghttp -n "$tls/1k.html" "$tls/hello" "$tls/64k.bin" >/dev/null 2>&1 || true
 done
 master=$(awk '/ listening /{for (i=1;i<=NF;i++) if ($i ~ /^server.pid=/) {split($i,a,"="); print a[2]}}' "$WORK/logs/berth-error.log" | tail -1)

@@ -1,4 +1,9 @@
 import BerthStatic
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -88,12 +93,25 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
         let openFile = self.writer.write(body, context: context)
+        // A head before a file region is its own write, then the file its own `sendfile`:
+        // corked, they leave in the same segments instead of the head as a packet of its own
+        // (nginx's `tcp_nopush`). Over TLS the file is read and encrypted with the head.
+        let corked = openFile != nil && !self.isSecure && Self.setCork(true, on: context.channel)
         self.writer.flush(context: context)
+        if corked { _ = Self.setCork(false, on: context.channel) }
         if let openFile {
             // The open file must outlive the sendfile of its region.
             self.writer.whenWritten(context: context) { withExtendedLifetime(openFile) {} }
         }
         exchange.responseHandedOver()
+    }
+
+    /// `TCP_CORK`; NIO names no such option.
+    private static let corkOption = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_CORK)))
+
+    /// Whether the cork was set (or taken out); a socket that refuses just sends as it would.
+    private static func setCork(_ on: Bool, on channel: Channel) -> Bool {
+        (try? channel.syncOptions?.setOption(Self.corkOption, value: on ? 1 : 0)) != nil
     }
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {

@@ -253,9 +253,9 @@ var packedRelocations: [String] {
 /// The functions a process runs, laid out together at the start of its text (lld's symbol
 /// ordering). A binary's pages count as resident once touched, and the kernel maps them 64 KiB
 /// at a time around each fault: the master's few hundred KiB of running code, scattered over
-/// 12 MiB of text, kept 7.4 MiB of it resident; placed together, 4.8 MiB. The lists only
-/// decide placement, so a stale or missing name costs memory, never correctness;
-/// `bench/hot-order.sh` writes them again from a run under callgrind.
+/// 12 MiB of text, kept 7.4 MiB of it resident; placed together, 4.8 MiB. The list only
+/// decides placement, so a stale or missing name costs memory, never correctness;
+/// `bench/hot-order.sh` writes it again from a run under callgrind.
 func hotFirst(_ target: String) -> [String] {
     let file = Context.packageDirectory + "/Sources/" + target + "/layout/hot.order"
     return ["-Xlinker", "--symbol-ordering-file=" + file, "-Xlinker", "--no-warn-symbol-ordering"]

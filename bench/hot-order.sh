@@ -5,7 +5,7 @@
 # Why: a process's resident memory counts every page of its binary it has touched, and the
 # kernel maps a binary's pages 64 KiB at a time around each one touched. Functions a process
 # runs, scattered over 12 MiB of text, keep most of it resident; placed together they keep a
-# fraction. The lists only decide placement: a stale or missing name costs memory, never
+# fraction. The list only decides placement: a stale or missing name costs memory, never
 # correctness, so re-run this after large changes and commit the result.
 #
 # How: Valgrind's callgrind records every function executed while the master starts (building
@@ -113,9 +113,7 @@ for fn in sorted(found):
     print(fn)
 PY
 }
-for target in berth-master; do
-  out="$ROOT/Sources/$target/layout/hot.order"
-  functions "$target" "$WORK"/callgrind.* >"$out"
-  log "$target: $(wc -l <"$out") functions in ${out#"$ROOT"/}"
-done
+out="$ROOT/Sources/berth-master/layout/hot.order"
+functions berth-master "$WORK"/callgrind.* >"$out"
+log "berth-master: $(wc -l <"$out") functions in ${out#"$ROOT"/}"
 rm -rf "$WORK"

@@ -183,7 +183,7 @@ public final class Server: Sendable {
                 .channelOption(.recvAllocator, value: Self.readBuffers)
                 .channelInitializer(initializer)
             if let unsent = Self.unsentBytes(of: listener) {
-                bootstrap = bootstrap.channelOption(Self.unsentBytesOption, value: unsent)
+                bootstrap = bootstrap.channelOption(TCPOptions.unsentBytes, value: unsent)
             }
             do {
                 let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
@@ -206,10 +206,6 @@ public final class Server: Sendable {
     /// what an idle keep-alive connection holds (NIO's default is 2 KiB).
     static let readBuffers = AdaptiveRecvByteBufferAllocator(minimum: 256, initial: 1024, maximum: 64 * 1024)
 
-    /// `TCP_NOTSENT_LOWAT` (see `ListenerConfig.unsentBytes`); NIO names no such option.
-    static let unsentBytesOption = ChannelOptions.Types.SocketOption(
-        level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_NOTSENT_LOWAT)))
-
     /// The listener's bound as the socket option takes it (a C int), nil to leave the kernel's.
     private static func unsentBytes(of listener: ListenerConfig) -> Int? {
         listener.unsentBytes.map { min($0, Int(CInt.max)) }
@@ -226,7 +222,7 @@ public final class Server: Sendable {
             .childChannelOption(.recvAllocator, value: Self.readBuffers)
             .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
         guard let unsent = Self.unsentBytes(of: listener) else { return bootstrap }
-        return bootstrap.childChannelOption(Self.unsentBytesOption, value: unsent)
+        return bootstrap.childChannelOption(TCPOptions.unsentBytes, value: unsent)
     }
 
     /// What every accepted connection of `listener` goes through: admission (the connection

@@ -1,9 +1,4 @@
 import BerthStatic
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import NIOCore
 import NIOHTTP1
 
@@ -106,12 +101,9 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         exchange.responseHandedOver()
     }
 
-    /// `TCP_CORK`; NIO names no such option.
-    private static let corkOption = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_CORK)))
-
     /// Whether the cork was set (or taken out); a socket that refuses just sends as it would.
     private static func setCork(_ on: Bool, on channel: Channel) -> Bool {
-        (try? channel.syncOptions?.setOption(Self.corkOption, value: on ? 1 : 0)) != nil
+        (try? channel.syncOptions?.setOption(TCPOptions.cork, value: on ? 1 : 0)) != nil
     }
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {

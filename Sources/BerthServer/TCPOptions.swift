@@ -1,0 +1,16 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import NIOCore
+
+/// The TCP socket options Berth sets that NIO names no constant for.
+enum TCPOptions {
+    /// `TCP_NOTSENT_LOWAT`: how much a socket may hold unsent (see `ListenerConfig.unsentBytes`).
+    static let unsentBytes = ChannelOptions.Types.SocketOption(
+        level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_NOTSENT_LOWAT)))
+
+    /// `TCP_CORK`: partial segments wait until it is taken out (nginx's `tcp_nopush`).
+    static let cork = ChannelOptions.Types.SocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_CORK)))
+}

@@ -88,12 +88,14 @@ struct FileResponder: Sendable {
         PreparedFields.Profile(contentType: contentType, cacheControl: cacheControl, varyOnEncoding: varyOnEncoding, fieldBlock: fieldBlock)
     }
 
-    func respond(_ representation: Representation, to request: StaticRequest, now: Int) -> StaticResponse {
+    /// - `thread`: the event-loop thread that sends the response (its memo's number), whose own
+    ///   descriptor of the file a body from the file uses; nil gives the body a descriptor of its own.
+    func respond(_ representation: Representation, to request: StaticRequest, now: Int, thread: Int?) -> StaticResponse {
         let file = representation.file
         // Nearly every request asks for the whole file with no conditions: its prepared answer,
         // without building the entity-tag or evaluating preconditions that are absent.
         if request.headers.asksUnconditionally, let full = representation.prepared {
-            return self.fullResponse(full, of: representation, isHead: request.method == "HEAD")
+            return self.fullResponse(full, of: representation, isHead: request.method == "HEAD", thread: thread)
         }
         let size = file.size
         let entityTag = representation.entityTag
@@ -136,7 +138,7 @@ struct FileResponder: Sendable {
         switch decision {
         case .ignore:
             if let full = representation.prepared {
-                return self.fullResponse(full, of: representation, isHead: isHead)
+                return self.fullResponse(full, of: representation, isHead: isHead, thread: thread)
             }
             var headers: [(String, String)] = []
             headers.reserveCapacity(8)
@@ -151,7 +153,7 @@ struct FileResponder: Sendable {
             var response = StaticResponse(status: 200, headers: headers, body: .empty)
             response.variantSource = representation.variantSource
             guard !isHead else { return response }
-            guard let body = body(of: file, offset: 0, count: size) else { return Self.outOfDescriptors }
+            guard let body = body(of: file, offset: 0, count: size, thread: thread) else { return Self.outOfDescriptors }
             response.body = body
             return response
 
@@ -165,7 +167,7 @@ struct FileResponder: Sendable {
 
         case .ranges(let ranges) where ranges.count == 1:
             let range = ranges[0]
-            guard let body = body(of: file, offset: range.first, count: range.count) else {
+            guard let body = body(of: file, offset: range.first, count: range.count, thread: thread) else {
                 return Self.outOfDescriptors
             }
             let headers = [contentType, ("Content-Length", String(range.count))]
@@ -183,7 +185,7 @@ struct FileResponder: Sendable {
             )
             var openFile: OpenFile?
             if file.contents == nil {
-                guard let opened = file.makeOpenFile() else { return Self.outOfDescriptors }
+                guard let opened = file.openFile(forThread: thread) else { return Self.outOfDescriptors }
                 openFile = opened
             }
             let headers = [("Content-Type", multipart.mediaType), ("Content-Length", String(multipart.length(of: ranges)))]
@@ -197,11 +199,11 @@ struct FileResponder: Sendable {
     }
 
     /// The 200 of a file in its own representation, with the fields prepared when it was opened.
-    private func fullResponse(_ full: PreparedFields, of representation: Representation, isHead: Bool) -> StaticResponse {
+    private func fullResponse(_ full: PreparedFields, of representation: Representation, isHead: Bool, thread: Int?) -> StaticResponse {
         let file = representation.file
         var body = StaticBody.empty
         if !isHead {
-            guard let whole = self.body(of: file, offset: 0, count: file.size) else { return Self.outOfDescriptors }
+            guard let whole = self.body(of: file, offset: 0, count: file.size, thread: thread) else { return Self.outOfDescriptors }
             body = whole
         }
         // Built once, in place: setting the body on a finished response copied it.
@@ -213,13 +215,13 @@ struct FileResponder: Sendable {
 
     /// Small files are sent from memory (a slice, no copy); larger ones as a file segment for
     /// sendfile. Nil only when no descriptor could be had.
-    private func body(of file: CachedFile, offset: Int64, count: Int64) -> StaticBody? {
+    private func body(of file: CachedFile, offset: Int64, count: Int64, thread: Int?) -> StaticBody? {
         if count == 0 { return .empty }
         if let contents = file.contents {
             if offset == 0 && Int(count) == contents.readableBytes { return .bytes(contents) }
             return .bytes(contents.getSlice(at: contents.readerIndex + Int(offset), length: Int(count))!)
         }
-        guard let openFile = file.makeOpenFile() else { return nil }
+        guard let openFile = file.openFile(forThread: thread) else { return nil }
         return .file(openFile, offset: offset, count: count)
     }
 

@@ -1,15 +1,18 @@
 public import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// An open regular file handed to the server for one response body.
+/// An open regular file handed to the server for response bodies.
 ///
 /// `NIOFileHandle` allows one user at a time (a second concurrent `withUnsafeFileDescriptor`
-/// fails with EBUSY), and two event loops may send the same file at once. So each response
-/// that writes from a file gets its own descriptor, duplicated from the cached one: cheap
-/// (no path lookup), and the write offset is irrelevant because sendfile passes offsets.
+/// fails with EBUSY), and two event loops may send the same file at once. So each event-loop
+/// thread gets a descriptor of its own, duplicated from the cached one once and then used by
+/// every response that thread sends from the file: a thread uses it for one synchronous
+/// `sendfile` or `pread` at a time, and the write offset is irrelevant because both pass
+/// offsets. A response made without a thread (an app's file) gets a descriptor of its own.
 /// The descriptor is closed when the last reference goes: keep the `OpenFile` alive until the
 /// `FileRegion` built from ``handle`` has been written.
 public final class OpenFile: Sendable {
@@ -51,6 +54,12 @@ final class CachedFile: Sendable {
     /// entry when the opener said how responses look (`profile`).
     let fullResponse: PreparedFields?
     private let descriptor: CInt
+    /// The descriptors handed to event-loop threads, at their memo's `thread`. Kept as long as
+    /// the entry, like nginx's per-worker open-file cache: a response then costs no `dup` and
+    /// no `close`.
+    private let threadFiles = Mutex<[OpenFile?]>([])
+    /// Threads numbered beyond this get a descriptor per response rather than a slot.
+    private static let threadSlots = 256
 
     var size: Int64 { identity.size }
 
@@ -100,9 +109,23 @@ final class CachedFile: Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// A descriptor of this file that the caller owns (nil for in-memory files, or when the
-    /// process is out of descriptors).
-    func makeOpenFile() -> OpenFile? {
+    /// A descriptor of this file for responses sent by `thread` (a ``StatusMemo``'s), or one of
+    /// its own without a thread; nil for in-memory files, or when the process is out of
+    /// descriptors.
+    func openFile(forThread thread: Int?) -> OpenFile? {
+        guard descriptor >= 0 else { return nil }
+        guard let thread, thread < Self.threadSlots else { return makeOpenFile() }
+        return threadFiles.withLock { files in
+            if thread < files.count, let file = files[thread] { return file }
+            guard let file = makeOpenFile() else { return nil }
+            if thread >= files.count { files += repeatElement(nil, count: thread + 1 - files.count) }
+            files[thread] = file
+            return file
+        }
+    }
+
+    /// A descriptor of this file that the caller owns.
+    private func makeOpenFile() -> OpenFile? {
         guard descriptor >= 0 else { return nil }
         let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { return nil }

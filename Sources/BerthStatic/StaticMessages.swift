@@ -184,12 +184,6 @@ public enum StaticBody: Sendable {
     /// `multipart/byteranges` (RFC 9110 §14.6): part headers as bytes, part contents as either.
     case parts([StaticBodyPart])
 
-    /// Whether the body is a segment of an open file (sendfile).
-    var isFileSegment: Bool {
-        if case .file = self { return true }
-        return false
-    }
-
     /// Number of bytes the body writes (the Content-Length of a GET).
     public var count: Int64 {
         switch self {

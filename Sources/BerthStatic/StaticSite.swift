@@ -7,8 +7,9 @@ import Glibc
 /// Serves one directory tree for GET and HEAD: the static handler of a path route.
 ///
 /// `respond(to:)` is synchronous and meant to run on an event loop: a hot file costs one
-/// `fstatat` (plus one `dup` when sent with sendfile), thanks to ``FileCache``, and with a
-/// ``StatusMemo`` the requests of one event-loop tick share that `fstatat`.
+/// `fstatat`, thanks to ``FileCache``, and with a ``StatusMemo`` the requests of one event-loop
+/// tick share that `fstatat`. A file sent with sendfile goes from the memo's thread's own
+/// descriptor (one `dup` per file and thread); without a memo, from one `dup` per response.
 public final class StaticSite: Sendable {
     public let options: StaticConfig
     let root: RootDirectory
@@ -44,8 +45,9 @@ public final class StaticSite: Sendable {
         if let answer = memo.answer(to: request, in: root) { return .response(answer) }
         let outcome = respondAfresh(to: request, memo: memo)
         // A file's full answer (its fields prepared; a listing is made of the original path
-        // too) from memory: a body sent from a descriptor gets a descriptor of its own.
-        if case .response(let response) = outcome, response.status == 200, response.prepared != nil, !response.body.isFileSegment {
+        // too). A body from a descriptor is this thread's descriptor, which every answer the
+        // thread sends from the file shares.
+        if case .response(let response) = outcome, response.status == 200, response.prepared != nil {
             memo.remember(response, to: request, in: root)
         }
         return outcome
@@ -78,7 +80,7 @@ public final class StaticSite: Sendable {
                 break
             }
         }
-        return .response(responder.respond(representation, to: request, now: Int(time(nil))))
+        return .response(responder.respond(representation, to: request, now: Int(time(nil)), thread: memo?.thread))
     }
 
     /// `fstatat` of `relative` (this tick's, with a memo); when the path no longer names a

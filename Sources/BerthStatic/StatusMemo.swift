@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What `fstatat` said about sites' paths during one event-loop tick, so that the requests
 /// read in one tick (often dozens under load, many for the same hot file) pay one `fstatat`
 /// per path rather than one each. The open file found for that status is kept beside it, so
@@ -56,7 +58,14 @@ public final class StatusMemo: @unchecked Sendable {
     private var answers: [AnswerKey: StaticResponse] = [:]
     private var clearingScheduled = false
 
-    public init() {}
+    /// A small number no other memo has: the memo's thread's place among the descriptors a
+    /// cached file keeps per thread (`CachedFile.openFile(forThread:)`).
+    public let thread: Int
+    private static let threadsSoFar = Atomic<Int>(0)
+
+    public init() {
+        self.thread = Self.threadsSoFar.wrappingAdd(1, ordering: .relaxed).oldValue
+    }
 
     /// The memo holds answers and nobody has been asked to clear it yet: the caller schedules
     /// `clear` for the end of the current tick. True once per filling.

@@ -72,11 +72,48 @@ import Testing
             Issue.record("expected file bodies")
             return
         }
-        // Each response owns its descriptor: NIOFileHandle allows one user at a time.
+        // Without an event-loop thread each response owns its descriptor: NIOFileHandle allows
+        // one user at a time.
         #expect(one !== two)
         #expect(one.size == 100_000)
         #expect(first.bodyBytes == second.bodyBytes)
     }
+
+    /// Each thread (memo) sends a file from a descriptor of its own, kept with the cached file
+    /// across ticks, and closed when the entry and the responses using it are gone.
+    @Test func eachThreadSendsAFileFromItsOwnDescriptor() throws {
+        let root = try TemporaryRoot()
+        try root.write("b.bin", bytes: pattern(100_000))
+        weak var firstWeak: OpenFile?
+        weak var otherWeak: OpenFile?
+        do {
+            let site = try root.site()
+            let oneThread = StatusMemo()
+            let otherThread = StatusMemo()
+            func openFile(_ memo: StatusMemo, range: String? = nil) throws -> OpenFile {
+                let response = try #require(site.get("/b.bin", StaticRequestHeaders(range: range), memo: memo))
+                guard case .file(let file, _, _) = response.body else { throw FileBodyExpected() }
+                let whole = pattern(100_000)
+                #expect(response.bodyBytes == (range == nil ? whole : Array(whole[10..<20])))
+                return file
+            }
+            let first = try openFile(oneThread)
+            oneThread.clear()
+            #expect(try openFile(oneThread) === first, "the next tick of the same thread")
+            #expect(try openFile(oneThread, range: "bytes=10-19") === first, "a range of it")
+            let other = try openFile(otherThread)
+            #expect(other !== first)
+            #expect(site.get("/b.bin").map { response in
+                guard case .file(let own, _, _) = response.body else { return false }
+                return own !== first && own !== other
+            } == true, "without a thread, a descriptor of its own")
+            firstWeak = first
+            otherWeak = other
+        }
+        #expect(firstWeak == nil && otherWeak == nil, "closed with the cache entry")
+    }
+
+    private struct FileBodyExpected: Error {}
 
     @Test func evictsLeastRecentlyUsed() throws {
         let root = try TemporaryRoot()

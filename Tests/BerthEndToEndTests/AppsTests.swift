@@ -224,20 +224,25 @@ struct AppsTests {
     }
 
     /// A quick handler answers on the thread that read its request. One that computes for
-    /// milliseconds does so a few times, then runs on the shared pool: its own answers keep
-    /// coming, the quick routes stay on the event loop, and the log says which route moved.
+    /// milliseconds does so a few times, then runs on the shared pool, behind the event loops
+    /// (nice 10): its own answers keep coming, the quick routes stay on the event loop at the
+    /// loops' priority, and the log says which route moved.
     @Test func cpuBoundRouteMovesOffTheEventLoopWhileQuickRoutesStay() throws {
         let berth = try Self.start()
         #expect(try berth.request("/api/thread", host: "odd.test").text.hasPrefix("NIO-ELT-"))
         var threads: [String] = []
+        var niceness: [String] = []
         for _ in 0..<8 {
             let response = try berth.request("/api/spin?ms=30", host: "odd.test")
             #expect(response.status == 200)
             threads.append(String(response.text.split(separator: " ").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
+            niceness.append(response.header("x-nice") ?? "")
         }
         #expect(threads.first?.hasPrefix("NIO-ELT-") == true, "\(threads)")
+        #expect(niceness.first == "0", "\(niceness)")
         // Three long steps make the route heavy; every answer after that comes from the pool.
         #expect(threads.suffix(5).allSatisfy { !$0.hasPrefix("NIO-ELT-") }, "\(threads)")
+        #expect(niceness.suffix(5).allSatisfy { $0 == "10" }, "\(niceness) \(threads)")
         let line = try #require(berth.waitForLog(containing: "app route held an event loop"))
         #expect(line.contains("http.route=\"GET /api/spin\""), "\(line)")
         #expect(line.contains("app.name=misbehaving"))

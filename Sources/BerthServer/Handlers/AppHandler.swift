@@ -203,12 +203,16 @@ private final class AppCall: @unchecked Sendable {
     /// The task's work: the app's answer, delivered on the loop.
     func run() async {
         guard let request = self.request.take() else { return }
+        // Started on the pool (a route moved there): behind the loops from the start.
+        if !self.loop.inEventLoop { PoolPriority.lowerThisThread() }
         let outcome = await self.endpoint.app.respond(to: request, note: self.note, routed: self.routed.take())
         if self.loop.inEventLoop {
             // Still the first step: the task has not left the loop.
             self.firstStepEnded()
             self.deliver(outcome)
         } else {
+            // The task went on on the pool: that thread runs behind the loops from now on.
+            PoolPriority.lowerThisThread()
             self.loop.execute { self.deliver(outcome) }
         }
     }
@@ -382,6 +386,7 @@ enum AppResponse {
                 }.get()
             }
             Task {
+                PoolPriority.lowerThisThread()
                 var failure: Error?
                 do { try await produce(writer) } catch { failure = error }
                 loop.execute { [failure] in

@@ -80,6 +80,7 @@ final class WebSocketConnection: ChannelDuplexHandler, RemovableChannelHandler {
         let socket = WebSocket(transport: WebSocketLink(connection: connection, eventLoop: loop, outbox: outbox), inbox: inbox)
         let handler = self.session.handler
         self.appTask = Task {
+            PoolPriority.lowerThisThread()
             let failure: (any Error)?
             do {
                 try await handler(socket)

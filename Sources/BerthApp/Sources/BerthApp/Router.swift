@@ -85,7 +85,10 @@ public struct Router: Sendable {
                 // own on the shared pool of threads (with this task's task-local values), and only
                 // its answer comes back. Calling an async function would not move it: a task the
                 // server started on the connection's thread stays there until it suspends.
-                let handler = Task { [route, request] in try await route.handler(request) }
+                let handler = Task { [route, request] in
+                    PoolPriority.lowerThisThread()
+                    return try await route.handler(request)
+                }
                 return try await withTaskCancellationHandler { try await handler.value } onCancel: { handler.cancel() }
             }
             route.runsHere(note: note)

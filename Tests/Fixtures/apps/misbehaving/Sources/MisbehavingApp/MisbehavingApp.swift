@@ -47,7 +47,10 @@ public struct MisbehavingApp: App {
             let end = clock.now.advanced(by: .milliseconds(milliseconds))
             var rounds = 0
             while clock.now < end { rounds &+= 1 }
-            return .text("spun \(rounds) on \(threadName())\n")
+            var response = Response.text("spun \(rounds) on \(threadName())\n")
+            // The scheduling priority of the thread that computed (Linux's nice, per thread).
+            response.headers.add(name: "X-Nice", value: String(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0)))
+            return response
         }
         router.get("/api/thread") { _ in .text(threadName()) }
         router.get("/api/inject") { _ in

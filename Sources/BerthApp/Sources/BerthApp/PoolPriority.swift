@@ -9,7 +9,7 @@ import Glibc
 /// (every connection's reads and writes, static files, other routes' quick answers) get it
 /// first; the pool still has every cycle the loops leave. `bench/app-stall.sh` (a handler
 /// computing 50 ms, the server on one core): static requests' p99 grew by 9.4–9.9 ms with the
-/// pool at the loops' priority, by 3–3.5 ms with the pool at nice 10.
+/// pool at the loops' priority, by 2.6–5.8 ms with the pool at nice 10.
 @_spi(BerthServer)
 public enum PoolPriority {
     /// Nice 10 weighs 110 against a nice-0 thread's 1024 in Linux's fair scheduler: about a

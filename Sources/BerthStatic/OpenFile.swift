@@ -124,9 +124,9 @@ final class CachedFile: Sendable {
         }
     }
 
-    /// A descriptor of this file that the caller owns.
+    /// A descriptor of this file that the caller owns (``openFile(forThread:)`` has checked
+    /// that the entry has one).
     private func makeOpenFile() -> OpenFile? {
-        guard descriptor >= 0 else { return nil }
         let copy = fcntl(descriptor, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0 else { return nil }
         return OpenFile(descriptor: copy, size: size, contents: contents)

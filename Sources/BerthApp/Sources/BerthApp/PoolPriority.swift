@@ -14,7 +14,7 @@ import Glibc
 public enum PoolPriority {
     /// Nice 10 weighs 110 against a nice-0 thread's 1024 in Linux's fair scheduler: about a
     /// ninth of a contended core.
-    public static let niceness: Int32 = 10
+    private static let niceness: Int32 = 10
 
     /// Set on a thread once it was lowered: a thread keeps its nice value, so later work on it
     /// needs no system call.

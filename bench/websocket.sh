@@ -3,17 +3,18 @@
 # Hummingbird 2's WebSocket echo (hummingbird-websocket), on loopback, in one run.
 #
 # Load: CONNS connections each keep WINDOW text messages of SIZE bytes in flight and send the
-# next one as each echo arrives (bench/websocket/echo_client.py, raw frames on asyncio, run by
-# CLIENTS processes). Reported: messages/s (median of ROUNDS), resident memory of the server's
-# processes under that load, and CPU per message (user/system µs of the server's processes).
-# The client is Python: on a small machine it may be the limit, so read the ratio, not the
-# absolute rate.
+# next one as each echo arrives (bench/websocket/echo_client.c on one epoll loop, built with cc,
+# run by CLIENTS processes). Reported: messages/s (median of ROUNDS), resident memory of the
+# server's processes under that load, and CPU per message (user/system µs of the server's
+# processes). CLIENT=python uses echo_client.py instead (raw frames on asyncio): it needs no
+# compiler, but on one core it tops out near 60k messages/s, below what either server answers
+# there, and the ratio then measures the client.
 #
 # Knobs (environment): CONNS=100  SIZE=64  WINDOW=4  DURATION=5 (s per round)  ROUNDS=3
-#   CLIENTS=1  THREADS=2  SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-ws
+#   CLIENT=c|python  CLIENTS=1  THREADS=2  SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-ws
 #   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
 #   HB=path/to/HBWebSocketEcho (default: build bench/websocket/hb-echo in WORK, release)
-# Needs: python3, swift (to build), taskset.
+# Needs: cc (or CLIENT=python), python3, swift (to build), taskset.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,14 @@ HB_PORT=18095
 
 source "$ROOT/bench/common.sh"
 mkdir -p "$WORK/logs"
+
+# The load client: the C one unless asked otherwise.
+if [ "${CLIENT:-c}" = python ]; then
+  client=(python3 "$ROOT/bench/websocket/echo_client.py"); client_name=echo_client.py
+else
+  cc -O2 -o "$WORK/echo_client" "$ROOT/bench/websocket/echo_client.c"
+  client=("$WORK/echo_client"); client_name=echo_client.c
+fi
 
 BERTH=$(berth_binary)
 if [ -z "${HB:-}" ]; then
@@ -62,8 +71,7 @@ load() {
   before=$(cpu_ticks "$pid")
   out=$(mktemp)
   for i in $(seq 1 "$CLIENTS"); do
-    taskset -c "$CLIENT_CPUS" python3 "$ROOT/bench/websocket/echo_client.py" 127.0.0.1 "$port" /ws/echo \
-      $((CONNS / CLIENTS)) "$SIZE" "$DURATION" "$WINDOW" 1 >>"$out" &
+    taskset -c "$CLIENT_CPUS" "${client[@]}" 127.0.0.1 "$port" /ws/echo $((CONNS / CLIENTS)) "$SIZE" "$DURATION" "$WINDOW" 1 >>"$out" &
     clients+=($!)
   done
   sleep $((1 + DURATION / 2))
@@ -83,7 +91,7 @@ run_server() { # NAME PORT COMMAND... : starts pinned to SERVER_CPUS, waits for 
   pids+=($!)
   wait_port "$port"
   # The first round after a start includes the app's first requests: warm up once.
-  taskset -c "$CLIENT_CPUS" python3 "$ROOT/bench/websocket/echo_client.py" 127.0.0.1 "$port" /ws/echo 10 "$SIZE" 1 "$WINDOW" 0 >/dev/null
+  taskset -c "$CLIENT_CPUS" "${client[@]}" 127.0.0.1 "$port" /ws/echo 10 "$SIZE" 1 "$WINDOW" 0 >/dev/null
 }
 
 declare -A result
@@ -105,7 +113,7 @@ for name in berth hummingbird; do
 done
 
 echo
-echo "WebSocket echo, $CONNS connections x $WINDOW in flight, $SIZE-byte text messages, ${DURATION}s x $ROUNDS rounds (median)"
+echo "WebSocket echo ($client_name), $CONNS connections x $WINDOW in flight, $SIZE-byte text messages, ${DURATION}s x $ROUNDS rounds (median)"
 printf '%-12s %12s %9s %16s %7s\n' server "messages/s" "RSS MiB" "CPU µs/msg u/s" errors
 for name in berth hummingbird; do
   read -r rate rss user sys errors <<<"${result[$name]}"

@@ -87,17 +87,13 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         }
         self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
-        let openFile = self.writer.write(body, context: context)
+        let sendsFile = self.writer.write(body, context: context)
         // A head before a file region is its own write, then the file its own `sendfile`:
         // corked, they leave in the same segments instead of the head as a packet of its own
         // (nginx's `tcp_nopush`). Over TLS the file is read and encrypted with the head.
-        let corked = openFile != nil && !self.isSecure && Self.setCork(true, on: context.channel)
+        let corked = sendsFile && !self.isSecure && Self.setCork(true, on: context.channel)
         self.writer.flush(context: context)
         if corked { _ = Self.setCork(false, on: context.channel) }
-        if let openFile {
-            // The open file must outlive the sendfile of its region.
-            self.writer.whenWritten(context: context) { withExtendedLifetime(openFile) {} }
-        }
         exchange.responseHandedOver()
     }
 

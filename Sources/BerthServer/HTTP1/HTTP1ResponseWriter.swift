@@ -59,12 +59,13 @@ struct HTTP1ResponseWriter {
         self.append(&out)
     }
 
-    /// Writes a whole body. Returns the open file a region was written from: the caller keeps
-    /// it until the write completed (`whenWritten`).
-    mutating func write(_ body: ResponseBody, context: ChannelHandlerContext) -> OpenFile? {
+    /// Writes a whole body. Returns whether it sends from a file (the caller corks the socket
+    /// for it); the write of a file region itself keeps its file open until the region left.
+    @discardableResult
+    mutating func write(_ body: ResponseBody, context: ChannelHandlerContext) -> Bool {
         switch body {
         case .empty, .stream:
-            return nil
+            return false
         case .bytes(var buffer):
             if self.pending != nil && buffer.readableBytes <= Self.coalescingLimit {
                 self.pending!.writeBuffer(&buffer)
@@ -72,23 +73,28 @@ struct HTTP1ResponseWriter {
                 self.writePending(context: context, promise: nil)
                 context.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
             }
-            return nil
+            return false
         case .file(let file, let offset, let count):
             self.writePending(context: context, promise: nil)
             let region = FileRegion(fileHandle: file.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
-            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
-            return file
+            // The descriptor must outlive the region's `sendfile`, which may wait for the
+            // socket (a partial write). The region's own promise holds it: no empty write and
+            // no second flush just to learn when the region left.
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.write(NIOAny(IOData.fileRegion(region)), promise: written)
+            written.futureResult.whenComplete { _ in withExtendedLifetime(file) {} }
+            return true
         case .parts(let parts):
-            var file: OpenFile?
+            var sendsFile = false
             for part in parts {
                 switch part {
                 case .bytes(let buffer):
-                    file = self.write(.bytes(buffer), context: context) ?? file
+                    self.write(.bytes(buffer), context: context)
                 case .file(let openFile, let offset, let count):
-                    file = self.write(.file(openFile, offset: offset, count: count), context: context) ?? file
+                    sendsFile = self.write(.file(openFile, offset: offset, count: count), context: context) || sendsFile
                 }
             }
-            return file
+            return sendsFile
         }
     }
 

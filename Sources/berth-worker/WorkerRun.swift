@@ -46,6 +46,10 @@ enum WorkerRun {
         SignalWatcher.watch(SIGUSR1) {
             do { try sink.reopen() } catch { logger.error("cannot reopen error log", metadata: ["error": "\(error)"]) }
             server.value?.reopenLogs()
+            // Said once every file is switched: a new file appears when the first is reopened,
+            // and a line logged before the last one still goes to the old file. A rotation
+            // script (or a test) that waits for this knows the old files are done with.
+            logger.notice("log files reopened")
         }
         MasterWatch.start(fd: WorkerDescriptors.control) {
             logger.warning("the master is gone; draining and exiting")

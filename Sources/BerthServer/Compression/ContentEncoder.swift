@@ -127,7 +127,7 @@ final class ContentEncoder {
             while window < 22 && (1 << window) - 16 < size { window += 1 }
             var output = allocator.buffer(capacity: bound)
             var ok = false
-            input.withUnsafeReadableBytes { raw in
+            _ = input.withUnsafeReadableBytes { raw in
                 output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { space in
                     var encodedSize = space.count
                     ok = BrotliEncoderCompress(Int32(level), window, BROTLI_MODE_GENERIC, size,

@@ -266,7 +266,9 @@ private enum AppAnswer {
             // The switch of protocols waits for the next turn of the loop: an answer made
             // while the connection is still reading the request's bytes must not take the
             // bytes after the handshake (the client's first frames) from under it.
+            let onLoop = NIOLoopBound(exchange, eventLoop: exchange.eventLoop)
             exchange.eventLoop.execute {
+                let exchange = onLoop.value
                 WebSocketRoute.answer(response, upgrade: upgrade, route: outcome.route ?? exchange.routePrefix,
                                       endpoint: endpoint, exchange: exchange)
             }

@@ -14,17 +14,6 @@ public enum ContentCoding: CaseIterable, Sendable, Hashable {
         }
     }
 
-    /// The coding a token names, case-insensitively; "x-gzip" is an alias of gzip that
-    /// recipients ought to accept (RFC 9110 §8.4.1.3).
-    public init?(token: some StringProtocol) {
-        switch token.lowercased() {
-        case "br": self = .brotli
-        case "zstd": self = .zstandard
-        case "gzip", "x-gzip": self = .gzip
-        default: return nil
-        }
-    }
-
     /// The codings the server's compression filter produces; If-None-Match recognizes the
     /// entity-tags of their variants.
     public static let producedOnTheFly: [ContentCoding] = [.brotli, .gzip]
@@ -50,53 +39,100 @@ public enum ContentCoding: CaseIterable, Sendable, Hashable {
 }
 
 /// Accept-Encoding (RFC 9110 §12.5.3), parsed once per request.
+///
+/// Every browser request carries one ("gzip, deflate, br, zstd"), so it is read as bytes, in
+/// one pass and without allocating: splitting it into strings cost more than the rest of a
+/// static answer together.
 public struct AcceptEncoding: Sendable {
-    /// q-values in thousandths, of codings named in the field.
-    private var named: [ContentCoding: Int] = [:]
+    /// q-values in thousandths of the codings named in the field, nil for one not named.
+    private var brotli: Int?
+    private var zstandard: Int?
+    private var gzip: Int?
     /// The q-value of `*`: every coding not named gets it.
     private var wildcard: Int?
     private var identity: Int?
 
     /// An empty field value accepts no coding but identity; codings Berth does not know are
     /// skipped; an invalid q-value counts as 0 (the coding is not worth risking).
-    public init(_ header: some StringProtocol) {
-        for element in header.split(separator: ",") {
-            let parameters = element.split(separator: ";")
-            guard let first = parameters.first else { continue }
-            let token = first.trimmingSpaces().lowercased()
-            if token.isEmpty { continue }
-            var quality = 1000
-            for parameter in parameters.dropFirst() {
-                let pair = parameter.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2, pair[0].trimmingSpaces().lowercased() == "q" else { continue }
-                quality = Self.parseQuality(String(pair[1].trimmingSpaces())) ?? 0
+    public init(_ header: String) {
+        var header = header
+        header.withUTF8 { bytes in
+            var start = 0
+            while start <= bytes.count {
+                let end = Self.index(of: UInt8(ascii: ","), in: bytes, from: start)
+                self.read(element: start..<end, of: bytes)
+                start = end + 1
             }
-            switch token {
-            case "identity": identity = quality
-            case "*": wildcard = quality
-            default:
-                if let coding = ContentCoding(token: token) { named[coding] = quality }
+        }
+    }
+
+    /// One element: coding [ ";" parameters ], the last `q` parameter giving its weight.
+    private mutating func read(element: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) {
+        let tokenEnd = Self.index(of: UInt8(ascii: ";"), in: bytes, from: element.lowerBound, to: element.upperBound)
+        let token = Self.trimmed(element.lowerBound..<tokenEnd, of: bytes)
+        if token.isEmpty { return }
+        var quality = 1000
+        var start = tokenEnd + 1
+        while start <= element.upperBound {
+            let end = Self.index(of: UInt8(ascii: ";"), in: bytes, from: start, to: element.upperBound)
+            let equals = Self.index(of: UInt8(ascii: "="), in: bytes, from: start, to: end)
+            if equals < end, Self.equals(Self.trimmed(start..<equals, of: bytes), "q", in: bytes) {
+                quality = Self.quality(Self.trimmed((equals + 1)..<end, of: bytes), of: bytes) ?? 0
             }
+            start = end + 1
+        }
+        if Self.equals(token, "identity", in: bytes) {
+            self.identity = quality
+        } else if Self.equals(token, "*", in: bytes) {
+            self.wildcard = quality
+        } else if Self.equals(token, "br", in: bytes) {
+            self.brotli = quality
+        } else if Self.equals(token, "zstd", in: bytes) {
+            self.zstandard = quality
+        } else if Self.equals(token, "gzip", in: bytes) || Self.equals(token, "x-gzip", in: bytes) {
+            // "x-gzip" is an alias recipients ought to accept (RFC 9110 §8.4.1.3).
+            self.gzip = quality
         }
     }
 
     /// The q-value the client gives `coding`, in thousandths (0: not acceptable).
     public func quality(of coding: ContentCoding) -> Int {
-        named[coding] ?? wildcard ?? 0
+        let named: Int?
+        switch coding {
+        case .brotli: named = self.brotli
+        case .zstandard: named = self.zstandard
+        case .gzip: named = self.gzip
+        }
+        return named ?? self.wildcard ?? 0
+    }
+
+    /// Whether `coding` is worth sending: a coding with q=0 is not, nor one the client ranks
+    /// below `identity`.
+    private func accepts(_ quality: Int) -> Bool {
+        quality > 0 && quality >= (self.identity ?? 0)
     }
 
     /// Codings of `offered` (listed in the server's order of preference) worth sending, most
-    /// preferred first: by q-value, ties broken by `offered`'s order. A coding with q=0 is
-    /// excluded, and so is one the client ranks below `identity`.
+    /// preferred first: by q-value, ties broken by `offered`'s order.
     public func preferred(among offered: [ContentCoding]) -> [ContentCoding] {
-        let floor = identity ?? 0
         var ranked: [(coding: ContentCoding, quality: Int, order: Int)] = []
         for (order, coding) in offered.enumerated() {
-            let quality = quality(of: coding)
-            guard quality > 0, quality >= floor else { continue }
+            let quality = self.quality(of: coding)
+            guard self.accepts(quality) else { continue }
             ranked.append((coding, quality, order))
         }
         return ranked.sorted { ($0.quality, -$0.order) > ($1.quality, -$1.order) }.map(\.coding)
+    }
+
+    /// The first of `preferred(among:)`, without ranking the rest.
+    public func best(among offered: [ContentCoding]) -> ContentCoding? {
+        var best: (coding: ContentCoding, quality: Int)?
+        for coding in offered {
+            let quality = self.quality(of: coding)
+            guard self.accepts(quality), quality > (best?.quality ?? 0) else { continue }
+            best = (coding, quality)
+        }
+        return best?.coding
     }
 
     /// Codings the client accepts among every one Berth has sidecars for, most preferred first.
@@ -107,12 +143,61 @@ public struct AcceptEncoding: Sendable {
     /// qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ) (RFC 9110 §12.4.2),
     /// in thousandths. Anything else is invalid.
     static func parseQuality(_ text: String) -> Int? {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let whole = parts.first, whole == "0" || whole == "1" else { return nil }
-        var fraction = parts.count == 2 ? String(parts[1]) : ""
-        guard fraction.count <= 3, fraction.allSatisfy(\.isASCIIDigit) else { return nil }
-        fraction += String(repeating: "0", count: 3 - fraction.count)
-        let value = (whole == "1" ? 1000 : 0) + Int(fraction)!
+        var text = text
+        return text.withUTF8 { bytes in Self.quality(0..<bytes.count, of: bytes) }
+    }
+
+    private static func quality(_ range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let first = range.first else { return nil }
+        let whole: Int
+        switch bytes[first] {
+        case UInt8(ascii: "0"): whole = 0
+        case UInt8(ascii: "1"): whole = 1000
+        default: return nil
+        }
+        guard range.count > 1 else { return whole }
+        guard bytes[first + 1] == UInt8(ascii: "."), range.count <= 5 else { return nil }
+        var fraction = 0
+        var scale = 100
+        for index in (first + 2)..<range.upperBound {
+            let byte = bytes[index]
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            fraction += Int(byte - UInt8(ascii: "0")) * scale
+            scale /= 10
+        }
+        let value = whole + fraction
         return value <= 1000 ? value : nil
+    }
+
+    // MARK: - Bytes
+
+    /// Where `byte` first occurs in `start..<end`, or `end`.
+    private static func index(of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int? = nil) -> Int {
+        let end = end ?? bytes.count
+        var index = start
+        while index < end, bytes[index] != byte { index += 1 }
+        return index
+    }
+
+    /// `range` without the spaces and tabs around it (OWS).
+    private static func trimmed(_ range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+        var lower = range.lowerBound
+        var upper = range.upperBound
+        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
+        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+        return lower..<upper
+    }
+
+    /// Whether the bytes in `range` are `lowercase`, ignoring ASCII case (tokens are
+    /// case-insensitive).
+    private static func equals(_ range: Range<Int>, _ lowercase: StaticString, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard range.count == lowercase.utf8CodeUnitCount else { return false }
+        let expected = lowercase.utf8Start
+        for offset in 0..<range.count {
+            let byte = bytes[range.lowerBound + offset]
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+            if lowered != expected[offset] { return false }
+        }
+        return true
     }
 }

@@ -82,4 +82,31 @@ import Testing
         #expect(AcceptEncoding.preferredCodings("gzip;q=2") == [])
         #expect(AcceptEncoding.preferredCodings("gzip;q=0.5, identity;q=0.9") == [])
     }
+
+    /// The field is read as bytes: odd spacing, empty elements and parameters, several `q`s
+    /// (the last counts) and q-values that are not RFC 9110's are all read the same way.
+    @Test func readsEveryShapeOfTheField() {
+        #expect(AcceptEncoding.preferredCodings(" gzip ;\tq = 0.5 ,, br ; ; q=0.7 , ") == [.brotli, .gzip])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=0.1;q=0.9, br;q=0.5") == [.gzip, .brotli])
+        #expect(AcceptEncoding.preferredCodings("gzip;level=9, br;q=") == [.gzip])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=0.1234, br;q=1.0, zstd;q=1.001") == [.brotli])
+        #expect(AcceptEncoding.preferredCodings("gzip;q=.5, br;q=0., zstd;q=1.") == [.zstandard])
+        #expect(AcceptEncoding.preferredCodings("") == [])
+        #expect(AcceptEncoding.preferredCodings("gzip,\u{301}br, zstd\u{301}") == [.gzip])
+        #expect(AcceptEncoding.parseQuality("0.125") == 125)
+        #expect(AcceptEncoding.parseQuality("1.000") == 1000)
+        #expect(AcceptEncoding.parseQuality("0.5x") == nil)
+    }
+
+    /// `best(among:)`, which the compression filter asks, is the head of the full ranking.
+    @Test func bestIsTheFirstOfTheRanking() {
+        let fields = ["gzip, deflate, br, zstd", "gzip;q=1, br;q=0.5", "*;q=0.5, gzip;q=0, zstd", "identity",
+                      "br;q=0.5, gzip;q=0.5", "gzip;q=0.5, identity;q=0.9", "*", "zstd;q=0.9, gzip;q=0.9, br;q=0.8"]
+        for field in fields {
+            let encoding = AcceptEncoding(field)
+            for offered in [ContentCoding.producedOnTheFly, ContentCoding.allCases, [.gzip]] {
+                #expect(encoding.best(among: offered) == encoding.preferred(among: offered).first, "\(field)")
+            }
+        }
+    }
 }

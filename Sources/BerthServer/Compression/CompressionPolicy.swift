@@ -39,7 +39,7 @@ enum CompressionPolicy {
             }
         }
         guard let contentType, settings.types.contains(contentType) else { return .leave }
-        guard let acceptEncoding, let coding = AcceptEncoding(acceptEncoding).preferred(among: settings.codings).first else {
+        guard let acceptEncoding, let coding = AcceptEncoding(acceptEncoding).best(among: settings.codings) else {
             return .identity
         }
         return .compress(coding)

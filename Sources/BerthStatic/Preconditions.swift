@@ -14,20 +14,29 @@ struct EntityTag: Equatable, Sendable {
     }
 
     /// Parses one entity-tag that must make up all of `text` (surrounding whitespace allowed).
+    /// Read as bytes: the compression filter parses the file's tag on every compressed answer.
     static func parse(_ text: Substring) -> EntityTag? {
-        var rest = Substring(text.trimmingSpaces())
-        var weak = false
-        if rest.hasPrefix("W/") {
-            weak = true
-            rest = rest.dropFirst(2)
+        let bytes = text.utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start = bytes.index(after: start) }
+        while start < end, bytes[bytes.index(before: end)] == UInt8(ascii: " ") || bytes[bytes.index(before: end)] == UInt8(ascii: "\t") {
+            end = bytes.index(before: end)
         }
-        guard rest.count >= 2, rest.first == "\"", rest.last == "\"" else { return nil }
-        let opaque = rest.dropFirst().dropLast()
+        var weak = false
+        if bytes[start..<end].starts(with: "W/".utf8) {
+            weak = true
+            start = bytes.index(start, offsetBy: 2)
+        }
+        guard bytes.distance(from: start, to: end) >= 2, bytes[start] == UInt8(ascii: "\""),
+            bytes[bytes.index(before: end)] == UInt8(ascii: "\"")
+        else { return nil }
+        let opaque = bytes[bytes.index(after: start)..<bytes.index(before: end)]
         // etagc = %x21 / %x23-7E / obs-text: no quote, no space, no control characters.
-        guard opaque.utf8.allSatisfy({ $0 == 0x21 || (0x23...0x7E).contains($0) || $0 >= 0x80 }) else {
+        guard opaque.allSatisfy({ $0 == 0x21 || (0x23...0x7E).contains($0) || $0 >= 0x80 }) else {
             return nil
         }
-        return EntityTag(opaque: opaque, isWeak: weak)
+        return EntityTag(opaque: Substring(opaque), isWeak: weak)
     }
 }
 
@@ -89,7 +98,16 @@ extension ContentCoding {
     /// entity-tag.
     public func variantEntityTag(of fieldValue: String, level: Int) -> String? {
         guard let tag = EntityTag.parse(Substring(fieldValue)) else { return nil }
-        return (tag.isWeak ? "W/\"" : "\"") + tag.opaque + "-" + token + String(level) + "\""
+        // Appended into one string sized at once: this runs for every compressed answer.
+        var variant = String()
+        variant.reserveCapacity(tag.opaque.utf8.count + 12)
+        variant += tag.isWeak ? "W/\"" : "\""
+        variant += tag.opaque
+        variant += "-"
+        variant += self.token
+        variant += String(level)
+        variant += "\""
+        return variant
     }
 }
 

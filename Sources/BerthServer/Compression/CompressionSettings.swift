@@ -68,17 +68,22 @@ struct MediaTypeList: Sendable {
         self.suffixes = suffixes
     }
 
+    /// Whether the media type of a Content-Type value (parameters and case aside) is listed.
+    /// Read as bytes: it is asked for every answer that may be compressed.
     func contains(_ contentType: String) -> Bool {
-        var essence = Substring(contentType)
-        if let semicolon = essence.firstIndex(of: ";") { essence = essence[..<semicolon] }
-        while essence.last == " " || essence.last == "\t" { essence = essence.dropLast() }
-        let lowered = essence.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
-            ? essence.lowercased() : String(essence)
+        let bytes = contentType.utf8
+        var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
+        while end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: " ") || bytes[bytes.index(before: end)] == UInt8(ascii: "\t") {
+            end = bytes.index(before: end)
+        }
+        let essence = bytes[..<end]
+        let lowered = essence.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
+            ? Substring(essence).lowercased() : String(Substring(essence))
         if self.exact.contains(lowered) { return true }
-        guard let slash = lowered.firstIndex(of: "/") else { return false }
+        guard let slash = lowered.utf8.firstIndex(of: UInt8(ascii: "/")) else { return false }
         let type = lowered[..<slash]
         if self.anySubtype.contains(String(type)) { return true }
-        let subtype = lowered[lowered.index(after: slash)...]
+        let subtype = lowered[lowered.utf8.index(after: slash)...]
         return self.suffixes.contains { $0.type == type && subtype.hasSuffix($0.suffix) }
     }
 }

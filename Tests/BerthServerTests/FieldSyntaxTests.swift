@@ -33,4 +33,21 @@ struct FieldSyntaxTests {
         #expect(FieldSyntax.isSafeField(name: "X-Request-Id", value: "r-1"))
         #expect(!FieldSyntax.isSafeField(name: "X-Request-Id\r\nSet-Cookie", value: "x=1"))
     }
+
+    /// Values are checked eight bytes at a time: every byte, at every place in a word and in
+    /// the tail after the last whole word, is judged as the bytewise rule judges it.
+    @Test func valuesCheckedWordwiseAgreeWithTheRule() {
+        for byte in UInt8.min...UInt8.max {
+            let allowed = byte == 0x09 || (byte >= 0x20 && byte != 0x7F)
+            for length in [1, 7, 8, 9, 16, 21] {
+                for position in 0..<length {
+                    var value = [UInt8](repeating: UInt8(ascii: "a"), count: length)
+                    value[position] = byte
+                    #expect(value.withUnsafeBytes { FieldSyntax.isSafeValue($0) } == allowed, "byte \(byte) at \(position) of \(length)")
+                }
+            }
+        }
+        let obsText = Array("Ünïcödé välüés ärë öbs-tëxt".utf8)
+        #expect(obsText.withUnsafeBytes { FieldSyntax.isSafeValue($0) })
+    }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -242,22 +247,26 @@ struct HTTP1RequestParser {
     }
 
     /// The line starting at `start`: its bytes without the line end, and where the next
-    /// begins; nil while its end is not buffered.
+    /// begins; nil while its end is not buffered. The ends are found with `memchr`, which
+    /// reads a word at a time: heads are scanned for them byte by byte otherwise.
     private static func line(in bytes: UnsafeRawBufferPointer, from start: Int) throws(HTTPParserError) -> (range: Range<Int>, next: Int)? {
-        var index = start
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\n") {
-                return (start..<index, index + 1)
-            }
-            if byte == UInt8(ascii: "\r") {
-                guard index + 1 < bytes.count else { return nil }
-                guard bytes[index + 1] == UInt8(ascii: "\n") else { throw .lfExpected }
-                return (start..<index, index + 2)
-            }
-            index += 1
+        guard start < bytes.count, let base = bytes.baseAddress else { return nil }
+        let lineFeed = Self.index(of: UInt8(ascii: "\n"), in: base, from: start, to: bytes.count)
+        // A CR only directly before the LF: anywhere else it is a bare CR, refused.
+        let carriageReturn = Self.index(of: UInt8(ascii: "\r"), in: base, from: start, to: lineFeed ?? bytes.count)
+        guard let lineFeed else {
+            // A CR that is the last byte buffered may yet be followed by its LF.
+            if let carriageReturn, carriageReturn + 1 < bytes.count { throw .lfExpected }
+            return nil
         }
-        return nil
+        guard let carriageReturn else { return (start..<lineFeed, lineFeed + 1) }
+        guard carriageReturn == lineFeed - 1 else { throw .lfExpected }
+        return (start..<carriageReturn, lineFeed + 1)
+    }
+
+    private static func index(of byte: UInt8, in base: UnsafeRawPointer, from start: Int, to end: Int) -> Int? {
+        guard start < end, let found = memchr(base + start, Int32(byte), end - start) else { return nil }
+        return base.distance(to: UnsafeRawPointer(found))
     }
 
     /// method SP request-target SP HTTP-version (RFC 9112 §3).
@@ -308,11 +317,8 @@ struct HTTP1RequestParser {
         var valueEnd = range.upperBound
         while valueStart < valueEnd, bytes[valueStart] == UInt8(ascii: " ") || bytes[valueStart] == UInt8(ascii: "\t") { valueStart += 1 }
         while valueEnd > valueStart, bytes[valueEnd - 1] == UInt8(ascii: " ") || bytes[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
-        for position in valueStart..<valueEnd {
-            let byte = bytes[position]
-            // VCHAR, SP, HTAB and obs-text; NUL, CR, LF and other controls are refused.
-            if (byte < 0x20 && byte != UInt8(ascii: "\t")) || byte == 0x7F { throw .invalidHeaderToken }
-        }
+        // VCHAR, SP, HTAB and obs-text; NUL, CR, LF and other controls are refused.
+        guard FieldSyntax.isSafeValue(UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd])) else { throw .invalidHeaderToken }
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range.lowerBound..<nameEnd]), as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[valueStart..<valueEnd]), as: UTF8.self)
         return (name, value)

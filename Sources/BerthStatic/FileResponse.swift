@@ -53,14 +53,20 @@ public final class PreparedFields: Sendable {
     public let fieldBlock: ByteBuffer?
     /// `fields` say `Vary: Accept-Encoding`.
     public let variesOnEncoding: Bool
+    /// What made `fieldBlock`, for the fields of a variant (`deriving`).
+    private let fieldBlockEncoder: FieldBlockEncoder?
 
-    init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
+    convenience init(_ profile: Profile, contentLength: String, entityTag: String, lastModified: String) {
         var fields = [
             ("Content-Type", profile.contentType), ("Content-Length", contentLength), ("ETag", entityTag),
             ("Last-Modified", lastModified), ("Accept-Ranges", "bytes"),
         ]
         if profile.varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
         if let cacheControl = profile.cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        self.init(fields, contentType: profile.contentType, variesOnEncoding: profile.varyOnEncoding, fieldBlock: profile.fieldBlock)
+    }
+
+    private init(_ fields: [(String, String)], contentType: String, variesOnEncoding: Bool, fieldBlock: FieldBlockEncoder?) {
         var serialized = ByteBuffer()
         for (name, value) in fields {
             serialized.writeString(name)
@@ -68,11 +74,18 @@ public final class PreparedFields: Sendable {
             serialized.writeString(value)
             serialized.writeStaticString("\r\n")
         }
-        self.contentType = profile.contentType
+        self.contentType = contentType
         self.fields = fields
         self.http1 = serialized
-        self.fieldBlock = profile.fieldBlock?(fields)
-        self.variesOnEncoding = profile.varyOnEncoding
+        self.fieldBlock = fieldBlock?(fields)
+        self.variesOnEncoding = variesOnEncoding
+        self.fieldBlockEncoder = fieldBlock
+    }
+
+    /// The fields of a variant of this answer (a compressed one), prepared in the same forms:
+    /// made once per variant and kept with it, not per response.
+    public func deriving(_ fields: [(String, String)], variesOnEncoding: Bool) -> PreparedFields {
+        PreparedFields(fields, contentType: self.contentType, variesOnEncoding: variesOnEncoding, fieldBlock: self.fieldBlockEncoder)
     }
 }
 

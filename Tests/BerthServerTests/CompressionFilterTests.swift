@@ -1,4 +1,5 @@
 import BerthConfig
+import Foundation
 @testable import BerthStatic
 import CBerthCompression
 import NIOCore
@@ -45,6 +46,37 @@ struct CompressionFilterTests {
         let brotli = filter(message(fields: [("Vary", "Origin")]), accept: "br, gzip")
         #expect(brotli.field("content-encoding") == "br" && brotli.field("etag") == "\"v1-br4\"")
         #expect(brotli.field("vary") == "Origin, Accept-Encoding")
+    }
+
+    /// A hot file's answer carries fields prepared when it was opened; its compressed answer's
+    /// are prepared once, kept with the variant, and the same object answers the next request.
+    @Test func aHotFilesCompressedAnswerIsPreparedOnce() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-variant-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data(Self.html.utf8).write(to: root.appendingPathComponent("page.html"))
+        let site = try StaticSite(options: StaticConfig(root: root.path))
+        let variants = VariantCache(capacity: 1 << 20)
+        func answer(_ accept: String) -> ResponseMessage? {
+            let request = StaticRequest(method: "GET", path: "/page.html", originalPath: "/page.html", query: nil, headers: StaticRequestHeaders())
+            guard case .response(let response) = site.respond(to: request) else { return nil }
+            var message = ResponseMessage(response)
+            CompressionFilter.apply(to: &message, answered: message, settings: self.settings, acceptEncoding: accept, variants: variants,
+                                    allocator: self.allocator)
+            return message
+        }
+        let first = try #require(answer("gzip"))
+        let second = try #require(answer("gzip, br;q=0.5"))
+        guard case .bytes(let body) = second.body else { Issue.record("expected bytes"); return }
+        let prepared = try #require(second.prepared)
+        #expect(first.prepared === prepared)
+        #expect(second.field("content-encoding") == "gzip" && second.field("content-length") == String(body.readableBytes))
+        #expect(second.field("etag")?.hasSuffix("-gzip5\"") == true && second.field("accept-ranges") == nil)
+        #expect(String(buffer: prepared.http1) == second.fields.map { "\($0.0): \($0.1)\r\n" }.joined())
+        #expect(try Gunzip.decode(body) == Self.html)
+        // Another coding is another variant, with fields of its own.
+        let brotli = try #require(answer("br"))
+        #expect(brotli.field("content-encoding") == "br" && brotli.prepared != nil && brotli.prepared !== prepared)
     }
 
     @Test func identityAnswersOfCandidatesVary() {

@@ -60,6 +60,12 @@ struct ResponseMessage {
         return message
     }
 
+    /// `prepared`'s fields in place of these, with their prepared forms.
+    mutating func use(_ prepared: PreparedFields) {
+        self.fields = prepared.fields
+        self.prepared = prepared
+    }
+
     /// First value of the field `name` (a lowercase literal).
     func field(_ name: String) -> String? {
         self.fields.first { $0.0.caseInsensitiveEquals(name) }?.1

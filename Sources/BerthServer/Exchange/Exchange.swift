@@ -291,7 +291,7 @@ final class Exchange {
         var keepAlive = self.state.keepAlive
         let withBody = action != .write(withBody: false)
         let head = ResponseHeadBuilder.build(
-            message, bodyLength: withBody ? message.body.count : 0, overrides: self.route?.headers ?? [], hsts: self.hsts,
+            message, bodyLength: withBody ? message.body.count : 0, overrides: self.route?.headers ?? .none, hsts: self.hsts,
             version: self.head?.version ?? .http1_1, keepAlive: &keepAlive)
         if !keepAlive { self.state.endsConnection() }
         switch action {

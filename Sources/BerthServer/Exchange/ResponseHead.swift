@@ -11,13 +11,20 @@ struct ResponseHead {
     var status: Int
     /// Every field but `Server` and `Date`.
     var fields: [(String, String)]
-    /// `fields` as prepared HTTP/1.1 lines and HPACK block (a hot file's), when nothing was
-    /// laid over them.
+    /// The first fields of `fields` as prepared HTTP/1.1 lines and HPACK block (a hot
+    /// file's), when nothing laid over them replaced one; writers write these, then the rest
+    /// (`unpreparedFields`).
     var prepared: PreparedFields?
     /// The connection ends after this response (HTTP/1.1 writes `Connection: close`).
     var closes: Bool
     /// HTTP/1.1 frames a body of unknown length with chunked coding.
     var chunked: Bool
+
+    /// The fields `prepared` does not cover: all of them without it, else those after its own
+    /// (configured headers, HSTS).
+    var unpreparedFields: ArraySlice<(String, String)> {
+        self.fields[(self.prepared?.fields.count ?? 0)...]
+    }
 }
 
 /// The one place a response head is assembled, for every protocol and every handler.
@@ -28,7 +35,7 @@ enum ResponseHeadBuilder {
     /// - A body of unknown length (a stream without `Content-Length`) is chunked on HTTP/1.1;
     ///   HTTP/1.0 has no chunked coding, so there the end of the connection ends the body.
     static func build(
-        _ message: ResponseMessage, bodyLength: Int64?, overrides: [(String, String)], hsts: String?,
+        _ message: ResponseMessage, bodyLength: Int64?, overrides: ConfiguredHeaders, hsts: String?,
         version: HTTPVersion, keepAlive: inout Bool
     ) -> ResponseHead {
         var chunked = false
@@ -40,22 +47,51 @@ enum ResponseHeadBuilder {
             }
         }
         var head = ResponseHead(status: message.status, fields: message.fields, closes: !keepAlive, chunked: chunked)
-        if overrides.isEmpty && hsts == nil {
+        if overrides.fields.isEmpty && hsts == nil {
             head.prepared = message.prepared
             return head
         }
+        // Most answers have no field of a configured name: theirs stay as they are (prepared,
+        // for a hot file) and the configured ones follow. Names are compared without copies.
+        let replaces = message.fields.contains { field in
+            overrides.lowercasedNames.contains { field.0.caseInsensitiveEquals($0) }
+                || (hsts != nil && field.0.caseInsensitiveEquals("strict-transport-security"))
+        }
         var fields = message.fields
-        fields.reserveCapacity(fields.count + overrides.count + 1)
-        for (name, value) in overrides {
-            fields.removeAll { $0.0.lowercased() == name.lowercased() }
-            fields.append((name, value))
+        fields.reserveCapacity(fields.count + overrides.fields.count + 1)
+        if replaces {
+            fields.removeAll { field in
+                overrides.lowercasedNames.contains { field.0.caseInsensitiveEquals($0) }
+                    || (hsts != nil && field.0.caseInsensitiveEquals("strict-transport-security"))
+            }
+        } else {
+            head.prepared = message.prepared
         }
-        if let hsts {
-            fields.removeAll { $0.0.caseInsensitiveEquals("strict-transport-security") }
-            fields.append(("Strict-Transport-Security", hsts))
-        }
+        fields.append(contentsOf: overrides.fields)
+        if let hsts { fields.append(("Strict-Transport-Security", hsts)) }
         head.fields = fields
         return head
+    }
+}
+
+/// A route's configured headers (host and path, `headers:`), each replacing a handler's field
+/// of the same name. Their names are lowercased once, here, for the comparisons every answer
+/// makes.
+struct ConfiguredHeaders: Sendable {
+    let fields: [(String, String)]
+    let lowercasedNames: [String]
+
+    static let none = ConfiguredHeaders([])
+
+    /// A name given twice counts once, with its last value.
+    init(_ fields: [(String, String)]) {
+        var kept: [(String, String)] = []
+        for (name, value) in fields {
+            kept.removeAll { $0.0.lowercased() == name.lowercased() }
+            kept.append((name, value))
+        }
+        self.fields = kept
+        self.lowercasedNames = kept.map { $0.0.lowercased() }
     }
 }
 

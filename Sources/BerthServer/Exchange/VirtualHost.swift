@@ -44,7 +44,7 @@ final class PathRoute: Sendable {
     let prefix: String
     let handlers: [any RouteHandler]
     /// Extra response headers configured for the host and path (path wins on the same name).
-    let headers: [(String, String)]
+    let headers: ConfiguredHeaders
     let errorPages: [Int: ErrorPage]
     /// `compress:`; nil: off.
     let compression: CompressionSettings?
@@ -53,7 +53,7 @@ final class PathRoute: Sendable {
          compression: CompressionSettings? = nil) {
         self.prefix = prefix
         self.handlers = handlers
-        self.headers = headers
+        self.headers = ConfiguredHeaders(headers)
         self.errorPages = errorPages
         self.compression = compression
     }

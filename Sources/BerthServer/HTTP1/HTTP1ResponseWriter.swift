@@ -30,7 +30,7 @@ struct HTTP1ResponseWriter {
     mutating func writeHead(_ head: ResponseHead, version: HTTPVersion, allocator: ByteBufferAllocator, body: ResponseBody = .empty) {
         var coalesced = 0
         if case .bytes(let bytes) = body, bytes.readableBytes <= Self.coalescingLimit { coalesced = bytes.readableBytes }
-        var out = self.buffers.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? head.fields.count * 48) + coalesced,
+        var out = self.buffers.buffer(capacity: 192 + (head.prepared?.http1.readableBytes ?? 0) + head.unpreparedFields.count * 48 + coalesced,
                                       allocator: allocator)
         if head.status == 200 && version.minor == 1 {
             out.writeStaticString("HTTP/1.1 200 OK\r\n")
@@ -43,11 +43,8 @@ struct HTTP1ResponseWriter {
             out.writeStaticString("\r\n")
         }
         out.writeImmutableBuffer(self.common.http1Lines())
-        if let prepared = head.prepared {
-            out.writeImmutableBuffer(prepared.http1)
-        } else {
-            for (name, value) in head.fields { out.writeFieldLine(name, value) }
-        }
+        if let prepared = head.prepared { out.writeImmutableBuffer(prepared.http1) }
+        for (name, value) in head.unpreparedFields { out.writeFieldLine(name, value) }
         if head.chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
         if head.closes {
             out.writeStaticString("Connection: close\r\n")

@@ -217,6 +217,7 @@ final class HTTP2Connection: ChannelDuplexHandler, RemovableChannelHandler {
         block.writeImmutableBuffer(self.commonBlock())
         if let prepared = head.prepared?.fieldBlock {
             block.writeImmutableBuffer(prepared)
+            for (name, value) in head.unpreparedFields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }
         } else {
             for (name, value) in head.fields { HPACKResponseEncoder.writeField(name: name, value: value, into: &block) }
         }

@@ -15,7 +15,11 @@
 # between the floor and nginx is what SwiftNIO and NIOSSL leave to build on; the distance
 # between Berth and the floor is Berth's own.
 #
-# Knobs (environment): THREADS=2  DURATION=5 (s per run)  ROUNDS=3  CONNS=64
+# `FIELDS=browser` sends the request fields of a browser (bench/browser-fields.lua: Chrome's dozen,
+# half a kilobyte) instead of wrk's lone Host, with `Accept-Encoding: identity` so that every server
+# answers the same bytes (ACCEPT_ENCODING overrides it; Berth then compresses, the others here do not).
+#
+# Knobs (environment): THREADS=2  DURATION=5 (s per run)  ROUNDS=3  CONNS=64  FIELDS=wrk|browser
 #   SERVER_CPUS=1  CLIENT_CPUS=0  WORK=/tmp/berth-bench-floor
 #   BERTH=path/to/berth (a release build to measure; default: build one in .build-release)
 # Needs: wrk, nginx, swift (to build the floor).
@@ -78,6 +82,12 @@ wait_berth_listening
 wait_port $BERTH_PORT
 for p in $(tree $BERTH_PID) $(tree $NGINX_PID) $(tree $FLOOR_PID); do taskset -a -cp "$SERVER_CPUS" "$p" >/dev/null; done
 
+WRK_FIELDS=()
+if [ "${FIELDS:-wrk}" = browser ]; then
+  WRK_FIELDS=(-s "$ROOT/bench/browser-fields.lua")
+  export ACCEPT_ENCODING=${ACCEPT_ENCODING:-identity}
+fi
+
 declare -A PORT TREE RPS USR SYS
 PORT[nginx]=$NGINX_PORT; PORT[floor]=$FLOOR_PORT; PORT[berth]=$BERTH_PORT
 TREE[nginx]=$NGINX_PID; TREE[floor]=$FLOOR_PID; TREE[berth]=$BERTH_PID
@@ -88,7 +98,7 @@ for path in $PATHS; do
   for r in $(seq 1 "$ROUNDS"); do
     for server in nginx floor berth; do
       read -r u0 s0 < <(cpu_ticks "${TREE[$server]}")
-      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "$SCHEME://127.0.0.1:${PORT[$server]}$path" 2>&1)
+      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "${WRK_FIELDS[@]}" "$SCHEME://127.0.0.1:${PORT[$server]}$path" 2>&1)
       read -r u1 s1 < <(cpu_ticks "${TREE[$server]}")
       rps=$(awk '/Requests\/sec/{print $2}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
       grep -q "Non-2xx\|Socket errors" <<<"$out" && log "round $r $path $server: errors: $(grep 'Non-2xx\|Socket errors' <<<"$out")"
@@ -101,7 +111,7 @@ done
 
 med() { echo "$1" | tr ' ' '\n' | grep . | median; }
 echo
-echo "## Berth, the NIO floor and nginx over $SCHEME, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS"
+echo "## Berth, the NIO floor and nginx over $SCHEME, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS, request fields: ${FIELDS:-wrk}${ACCEPT_ENCODING:+ (Accept-Encoding: $ACCEPT_ENCODING)}"
 echo "## CPU per request: user/system microseconds of the server's processes (medians)"
 printf '%-10s %-7s %10s %9s %12s\n' case server "req/s" "vs nginx" "us user/sys"
 for path in $PATHS; do

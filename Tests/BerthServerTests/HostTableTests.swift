@@ -66,5 +66,21 @@ struct HostTableTests {
         #expect(api.remainder(of: "/api/x/y") == "/x/y")
         let assets = site.route(for: "/static/app.js")!
         #expect(assets.remainder(of: "/static/app.js") == "/app.js")
+        #expect(assets.remainder(of: "/static/") == "/")
+    }
+
+    /// Prefixes are compared byte for byte: a request path with a precomposed "é" does not
+    /// fall under a prefix written with a decomposed one (or the other way round), and
+    /// neither crashes the worker, whichever is the shorter.
+    @Test func prefixesCompareBytesNotCanonicalCharacters() {
+        let site = host(["a.test"], prefixes: ["/", "/cafe\u{301}", "/th\u{e9}/"])
+        #expect(site.route(for: "/caf\u{e9}")?.prefix == "/")
+        #expect(site.route(for: "/caf\u{e9}/menu")?.prefix == "/")
+        #expect(site.route(for: "/cafe\u{301}/menu")?.prefix == "/cafe\u{301}")
+        #expect(site.route(for: "/the\u{301}/x")?.prefix == "/")
+        let tea = site.route(for: "/th\u{e9}/green")!
+        #expect(tea.prefix == "/th\u{e9}/" && tea.remainder(of: "/th\u{e9}/green") == "/green")
+        let cafe = site.route(for: "/cafe\u{301}/menu")!
+        #expect(cafe.remainder(of: "/cafe\u{301}/menu") == "/menu" && cafe.remainder(of: "/cafe\u{301}") == "/")
     }
 }

@@ -58,20 +58,27 @@ final class PathRoute: Sendable {
         self.compression = compression
     }
 
+    /// Whether `path` is the prefix or below it, compared byte for byte as nginx compares
+    /// locations. (String's own `hasPrefix` compares canonically equivalent characters: a
+    /// precomposed "é" in the request against a decomposed one in the prefix passed it, and
+    /// counting the prefix's bytes into the shorter path then ran past its end.)
     func matches(_ path: String) -> Bool {
         if self.prefix == "/" { return true }
-        guard path.hasPrefix(self.prefix) else { return false }
-        if path.utf8.count == self.prefix.utf8.count { return true }
-        if self.prefix.hasSuffix("/") { return true }
-        return path.utf8[path.utf8.index(path.utf8.startIndex, offsetBy: self.prefix.utf8.count)] == UInt8(ascii: "/")
+        let path = path.utf8
+        let prefix = self.prefix.utf8
+        guard path.starts(with: prefix) else { return false }
+        if path.count == prefix.count || prefix.last == UInt8(ascii: "/") { return true }
+        return path[path.index(path.startIndex, offsetBy: prefix.count)] == UInt8(ascii: "/")
     }
 
-    /// The part of `path` below the prefix, always starting with "/".
+    /// The part of `path` (one the route `matches`) below the prefix, always starting with "/".
     func remainder(of path: String) -> String {
         if self.prefix == "/" { return path }
-        var rest = path.dropFirst(self.prefix.count)
-        if self.prefix.hasSuffix("/") { rest = path.dropFirst(self.prefix.count - 1) }
-        return rest.isEmpty ? "/" : String(rest)
+        let bytes = path.utf8
+        var below = self.prefix.utf8.count
+        if self.prefix.utf8.last == UInt8(ascii: "/") { below -= 1 }
+        guard let start = bytes.index(bytes.startIndex, offsetBy: below, limitedBy: bytes.endIndex), start < bytes.endIndex else { return "/" }
+        return String(Substring(bytes[start...]))
     }
 }
 

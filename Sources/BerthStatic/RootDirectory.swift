@@ -121,7 +121,11 @@ final class RootDirectory: Sendable {
         guard let rootReal = Self.realPath(path),
             let target = Self.realPath(relative == "." ? path : path + "/" + relative)
         else { return nil }
-        guard target == rootReal || target.hasPrefix(rootReal == "/" ? "/" : rootReal + "/") else { return nil }
+        // Bytes, as the file system compares names: String's `==` and `hasPrefix` take
+        // canonically equivalent characters for equal, and a sibling directory "cafe\u{301}"
+        // is not inside a root "caf\u{e9}".
+        let below = rootReal == "/" ? "/" : rootReal + "/"
+        guard target.utf8.elementsEqual(rootReal.utf8) || target.utf8.starts(with: below.utf8) else { return nil }
         let fd = open(target, flags | O_NOFOLLOW)
         return fd >= 0 ? fd : nil
     }

@@ -197,8 +197,9 @@ struct SitePath {
     }
 
     /// Names starting with "." are hidden (`.git`, `.env`, `.htpasswd`…), except `.well-known`
-    /// (RFC 8615), which ACME HTTP-01 challenges need.
+    /// (RFC 8615), which ACME HTTP-01 challenges need. The first byte decides, as for the file
+    /// system: by Character, a "." followed by a combining mark is no ".".
     static func isHidden(_ segment: Substring) -> Bool {
-        segment.hasPrefix(".") && segment != ".well-known"
+        segment.utf8.first == UInt8(ascii: ".") && segment != ".well-known"
     }
 }

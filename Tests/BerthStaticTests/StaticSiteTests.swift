@@ -133,7 +133,11 @@ import BerthConfig
         #expect(hidden.get("/.git/config") == nil)
         #expect(hidden.get("/a/.htpasswd") == nil)
         #expect(hidden.get("/.well-known/acme-challenge/token")?.bodyText == "proof")
+        // A name whose first byte is "." is hidden even when a combining mark follows it.
+        try root.write(".\u{301}env", "SECRET=2")
+        #expect(hidden.get("/.\u{301}env") == nil)
         let shown = try root.site { $0.dotfiles = true }
+        #expect(shown.get("/.\u{301}env")?.bodyText == "SECRET=2")
         #expect(shown.get("/.env")?.bodyText == "SECRET=1")
         #expect(shown.get("/.git/config")?.bodyText == "[core]")
     }
@@ -283,5 +287,18 @@ import BerthConfig
         #expect(root.isConfinedDirectory("."))
         #expect(CachedFile.open("inside.txt", in: root)?.contents.map { String(buffer: $0) } == "inside")
         #expect(CachedFile.open("sub/up.txt", in: root)?.contents.map { String(buffer: $0) } == "inside")
+    }
+
+    /// Paths are compared as the file system compares them, byte for byte: a sibling whose
+    /// name is canonically equivalent to the root's (a decomposed "e\u{301}" beside a
+    /// precomposed "\u{e9}") is another directory, outside the root.
+    @Test func realpathFallbackComparesBytes() throws {
+        let outer = try TemporaryRoot()
+        try outer.write("caf\u{e9}/menu.txt", "menu")
+        try outer.write("cafe\u{301}/secret.txt", "secret")
+        try outer.symlink("caf\u{e9}/sibling.txt", to: "../cafe\u{301}/secret.txt")
+        let root = try RootDirectory(path: outer.path + "/caf\u{e9}", symlinksOutsideRoot: false, usesOpenat2: false)
+        #expect(CachedFile.open("sibling.txt", in: root) == nil)
+        #expect(CachedFile.open("menu.txt", in: root)?.contents.map { String(buffer: $0) } == "menu")
     }
 }

@@ -30,24 +30,50 @@ public enum HTTPDate {
     /// Accepts the three formats a recipient must understand (RFC 9110 §5.6.7): IMF-fixdate,
     /// the obsolete RFC 850 format and asctime. Returns seconds since 1970, or nil.
     public static func parse(_ text: String) -> Int? {
+        var text = text
+        if let result = text.withUTF8(parseIMFFixdate) { return result }
         let value = String(text.trimmingSpaces())
-        if let result = parseIMFFixdate(value) { return result }
         if let result = parseRFC850(value) { return result }
         return parseAsctime(value)
     }
 
-    /// `Sun, 06 Nov 1994 08:49:37 GMT`
-    private static func parseIMFFixdate(_ text: String) -> Int? {
-        let fields = text.split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 6, fields[0].count == 4, fields[0].last == ",",
-            dayNames.contains(String(fields[0].dropLast())), fields[5] == "GMT",
-            fields[1].count == 2, let day = Int(fields[1]),
-            let month = monthIndex(fields[2]),
-            fields[3].count == 4, let year = Int(fields[3]),
-            let time = parseTime(fields[4])
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`: fixed positions, read as bytes. It is what every
+    /// client sends back in If-Modified-Since, so it is tried first and without copies.
+    private static func parseIMFFixdate(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+        var lower = 0, upper = bytes.count
+        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
+        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+        guard upper - lower == 29 else { return nil }
+        let date = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
+        func key(_ at: Int) -> UInt32 { UInt32(date[at]) << 16 | UInt32(date[at + 1]) << 8 | UInt32(date[at + 2]) }
+        func number(_ at: Int, digits: Int) -> Int? {
+            var value = 0
+            for index in at..<(at + digits) {
+                let byte = date[index]
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard imfSeparators.allSatisfy({ date[$0.0] == $0.1 }), key(26) == gmtKey, dayKeys.contains(key(0)),
+            let monthOffset = monthKeys.firstIndex(of: key(8)),
+            let day = number(5, digits: 2), let year = number(12, digits: 4),
+            let hour = number(17, digits: 2), let minute = number(20, digits: 2), let second = number(23, digits: 2),
+            hour < 24, minute < 60, second <= 60  // 60: a leap second is representable (RFC 5322 §3.3)
         else { return nil }
-        return timestamp(year: year, month: month, day: day, time: time)
+        return timestamp(year: year, month: monthOffset + 1, day: day, time: hour * 3600 + minute * 60 + min(second, 59))
     }
+
+    /// Where IMF-fixdate has which separator.
+    private static let imfSeparators: [(Int, UInt8)] = [
+        (3, UInt8(ascii: ",")), (4, UInt8(ascii: " ")), (7, UInt8(ascii: " ")), (11, UInt8(ascii: " ")),
+        (16, UInt8(ascii: " ")), (19, UInt8(ascii: ":")), (22, UInt8(ascii: ":")), (25, UInt8(ascii: " ")),
+    ]
+    /// Three-letter names as numbers, for comparing without strings.
+    private static func threeLetterKey(_ name: String) -> UInt32 { name.utf8.prefix(3).reduce(0) { $0 << 8 | UInt32($1) } }
+    private static let dayKeys = dayNames.map(threeLetterKey)
+    private static let monthKeys = monthNames.map(threeLetterKey)
+    private static let gmtKey = threeLetterKey("GMT")
 
     /// `Sunday, 06-Nov-94 08:49:37 GMT`
     private static func parseRFC850(_ text: String) -> Int? {

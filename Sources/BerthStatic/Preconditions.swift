@@ -5,12 +5,27 @@ struct EntityTag: Equatable, Sendable {
 
     /// Strong comparison (§8.8.3.2): both strong and the same characters.
     func strongMatch(_ other: EntityTag) -> Bool {
-        !isWeak && !other.isWeak && opaque == other.opaque
+        !isWeak && !other.isWeak && Self.sameOpaque(opaque, other.opaque)
     }
 
     /// Weak comparison (§8.8.3.2): the same characters, weakness ignored.
     func weakMatch(_ other: EntityTag) -> Bool {
-        opaque == other.opaque
+        Self.sameOpaque(opaque, other.opaque)
+    }
+
+    static func == (lhs: EntityTag, rhs: EntityTag) -> Bool {
+        lhs.isWeak == rhs.isWeak && sameOpaque(lhs.opaque, rhs.opaque)
+    }
+
+    /// "The same characters" means the same octets: a tag is opaque, so two that a String
+    /// calls equal by Unicode canonical equivalence (a precomposed "é" and "e" with a
+    /// combining accent) are different tags.
+    private static func sameOpaque(_ lhs: Substring, _ rhs: Substring) -> Bool {
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        let inPlace = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in left.elementsEqual(right) }
+        }
+        return (inPlace ?? nil) ?? lhs.utf8.elementsEqual(rhs.utf8)
     }
 
     /// Parses one entity-tag that must make up all of `text` (surrounding whitespace allowed).
@@ -46,25 +61,30 @@ enum EntityTagCondition {
     case tags([EntityTag])
 
     /// Elements that are not valid entity-tags are skipped: they can match nothing. Commas
-    /// inside quotes are allowed by the grammar, so the list is split quote-aware.
+    /// inside quotes are allowed by the grammar, so the list is split quote-aware. Read as
+    /// bytes: it runs for every revalidation a browser sends.
     init(_ header: String) {
-        if header.trimmingSpaces() == "*" {
+        let bytes = header.utf8
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        if let star = bytes.firstIndex(where: { !blank($0) }), bytes[star] == UInt8(ascii: "*"),
+            bytes[bytes.index(after: star)...].allSatisfy(blank)
+        {
             self = .any
             return
         }
         var tags: [EntityTag] = []
-        var start = header.startIndex
+        var start = bytes.startIndex
         var inQuotes = false
-        var index = header.startIndex
-        while index <= header.endIndex {
-            if index == header.endIndex || (header[index] == "," && !inQuotes) {
-                if let tag = EntityTag.parse(header[start..<index]) { tags.append(tag) }
-                if index == header.endIndex { break }
-                start = header.index(after: index)
-            } else if header[index] == "\"" {
+        var index = bytes.startIndex
+        while true {
+            if index == bytes.endIndex || (bytes[index] == UInt8(ascii: ",") && !inQuotes) {
+                if let tag = EntityTag.parse(Substring(bytes[start..<index])) { tags.append(tag) }
+                if index == bytes.endIndex { break }
+                start = bytes.index(after: index)
+            } else if bytes[index] == UInt8(ascii: "\"") {
                 inQuotes.toggle()
             }
-            index = header.index(after: index)
+            index = bytes.index(after: index)
         }
         self = .tags(tags)
     }
@@ -115,14 +135,16 @@ extension EntityTag {
     /// The tag this one is a compressed variant of, when it ends in a variant's suffix
     /// ("-gzip5", "-br4": a coding made on the fly, then its level).
     var removingCompressedVariant: EntityTag? {
-        let digits = opaque.utf8.reversed().prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
+        let bytes = opaque.utf8
+        let digits = bytes.reversed().prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }.count
         guard digits > 0 else { return nil }
-        let withoutLevel = opaque.dropLast(digits)
+        let withoutLevel = bytes.dropLast(digits)
         for coding in ContentCoding.producedOnTheFly {
-            let suffix = "-" + coding.token
-            if withoutLevel.hasSuffix(suffix) {
-                return EntityTag(opaque: withoutLevel.dropLast(suffix.count), isWeak: isWeak)
-            }
+            let token = coding.token.utf8
+            guard withoutLevel.count > token.count, withoutLevel.reversed().starts(with: token.reversed()) else { continue }
+            let base = withoutLevel.dropLast(token.count)
+            guard base.last == UInt8(ascii: "-") else { continue }
+            return EntityTag(opaque: Substring(base.dropLast()), isWeak: isWeak)
         }
         return nil
     }

@@ -28,9 +28,38 @@ import Testing
             "", "yesterday", "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT",
             "Sun Nov  6 08:49 1994", "1994-11-06T08:49:37Z",
+            // Two digits are two digits: a sign is no digit.
+            "Sun, +6 Nov 1994 08:49:37 GMT", "Sun, 06 Nov +994 08:49:37 GMT", "Sun, 06 Nov 1994 +8:49:37 GMT",
+            // Names are case-sensitive (RFC 9110 §5.6.7).
+            "Sun, 06 nov 1994 08:49:37 GMT", "sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 gmt",
         ] {
             #expect(HTTPDate.parse(text) == nil, "\(text)")
         }
+    }
+}
+
+@Suite struct EntityTagConditionTests {
+    @Test func listsAreSplitOutsideQuotes() {
+        let current = EntityTag(opaque: "a,b", isWeak: false)
+        #expect(EntityTagCondition(" \"x\" , \"a,b\" ").matches(current, weak: true))
+        #expect(EntityTagCondition("W/\"a,b\"").matches(current, weak: true))
+        #expect(!EntityTagCondition("W/\"a,b\"").matches(current, weak: false))
+        #expect(EntityTagCondition(" * ").matches(current, weak: false))
+        // Not "*", and no entity-tag: nothing matches.
+        #expect(!EntityTagCondition("*x").matches(current, weak: true))
+        #expect(!EntityTagCondition("\"a, b\"").matches(current, weak: true))
+        #expect(!EntityTagCondition("").matches(current, weak: true))
+    }
+
+    /// "The same characters" (RFC 9110 §8.8.3.2) are the same octets: a precomposed "é" and an
+    /// "e" with a combining accent are one character to a String and two tags to HTTP.
+    @Test func tagsCompareOctetByOctet() {
+        let precomposed = EntityTag(opaque: "caf\u{E9}", isWeak: false)
+        #expect(EntityTagCondition("\"caf\u{E9}\"").matches(precomposed, weak: false))
+        #expect(!EntityTagCondition("\"cafe\u{301}\"").matches(precomposed, weak: true))
+        #expect(EntityTag.parse("\"cafe\u{301}\"") != precomposed)
+        #expect(EntityTagCondition("\"caf\u{E9}-gzip5\"").matchesOrCompressedVariant(precomposed))
+        #expect(!EntityTagCondition("\"cafe\u{301}-gzip5\"").matchesOrCompressedVariant(precomposed))
     }
 }
 

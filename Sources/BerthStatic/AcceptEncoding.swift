@@ -115,13 +115,17 @@ public struct AcceptEncoding: Sendable {
     /// Codings of `offered` (listed in the server's order of preference) worth sending, most
     /// preferred first: by q-value, ties broken by `offered`'s order.
     public func preferred(among offered: [ContentCoding]) -> [ContentCoding] {
-        var ranked: [(coding: ContentCoding, quality: Int, order: Int)] = []
-        for (order, coding) in offered.enumerated() {
+        // Insertion into one array: a handful of codings, asked for on every static request
+        // that says Accept-Encoding.
+        var ranked: [ContentCoding] = []
+        ranked.reserveCapacity(offered.count)
+        for coding in offered {
             let quality = self.quality(of: coding)
             guard self.accepts(quality) else { continue }
-            ranked.append((coding, quality, order))
+            let position = ranked.firstIndex { self.quality(of: $0) < quality } ?? ranked.endIndex
+            ranked.insert(coding, at: position)
         }
-        return ranked.sorted { ($0.quality, -$0.order) > ($1.quality, -$1.order) }.map(\.coding)
+        return ranked
     }
 
     /// The first of `preferred(among:)`, without ranking the rest.

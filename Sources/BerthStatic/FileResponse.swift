@@ -130,7 +130,13 @@ struct FileResponder: Sendable {
         case .notModified:
             // §15.4.5: a 304 carries the fields a 200 would have had for caching, and no
             // content (so no Content-Length that would describe one).
-            var response = StaticResponse(status: 304, headers: validators + vary + caching, body: .empty)
+            var headers: [(String, String)] = []
+            headers.reserveCapacity(4)
+            headers.append(("ETag", etagText))
+            headers.append(("Last-Modified", file.lastModified))
+            if varyOnEncoding { headers.append(("Vary", "Accept-Encoding")) }
+            if let cacheControl { headers.append(("Cache-Control", cacheControl)) }
+            var response = StaticResponse(status: 304, headers: headers, body: .empty)
             response.variantSource = representation.variantSource
             return response
         case .proceed:

@@ -87,9 +87,17 @@ public final class StaticSite: Sendable {
     /// regular file, its cache entry goes too, so a deleted file's descriptor (and disk space)
     /// is not held on to.
     private func currentLook(_ relative: String, _ memo: StatusMemo?) -> StatusMemo.Look {
-        let look = memo?.look(relative, in: root) ?? StatusMemo.Look(status: root.status(relative))
-        if look.status?.isRegular != true { cache.remove(relative) }
-        return look
+        // Only a fresh look can find a file gone: a remembered one found it so already, and its
+        // entry went then (a sidecar that does not exist is looked for on every request).
+        let dropIfGone = { (look: StatusMemo.Look) in
+            if look.status?.isRegular != true { self.cache.remove(relative) }
+        }
+        guard let memo else {
+            let look = StatusMemo.Look(status: root.status(relative))
+            dropIfGone(look)
+            return look
+        }
+        return memo.look(relative, in: root, whenFresh: dropIfGone)
     }
 
     /// The file this tick found already, or the cached file if its identity still matches what

@@ -81,11 +81,13 @@ public final class StatusMemo: @unchecked Sendable {
         self.clearingScheduled = false
     }
 
-    /// The remembered look at `relative`, or a fresh `fstatat` that is remembered.
-    func look(_ relative: String, in root: RootDirectory) -> Look {
+    /// The remembered look at `relative`, or a fresh `fstatat` that is remembered (and handed
+    /// to `whenFresh` first).
+    func look(_ relative: String, in root: RootDirectory, whenFresh: (Look) -> Void = { _ in }) -> Look {
         let key = Key(root: root, relative: relative)
         if let known = self.looks[key] { return known }
         let look = Look(status: root.status(relative))
+        whenFresh(look)
         self.looks[key] = look
         return look
     }

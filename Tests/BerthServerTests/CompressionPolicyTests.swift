@@ -66,6 +66,14 @@ struct CompressionPolicyTests {
         #expect(CompressionSettings(route: route([HeaderField(name: "Cache-Control", value: "max-age=60")])) != nil)
     }
 
+    @Test func listElementsMatchWhole() {
+        #expect("public, No-Transform".listContains("no-transform"))
+        #expect(!"no-transformx, max-age=1".listContains("no-transform"))
+        #expect("Accept-Language,\tAccept-Encoding ".listContains("accept-encoding"))
+        #expect(" * ".listContains("*") && !"".listContains("*"))
+        #expect(!"accept".listContains("accept-encoding") && !"x-accept-encoding".listContains("accept-encoding"))
+    }
+
     @Test func textLikeMediaTypes() {
         let types = MediaTypeList(CompressionConfig.defaultTypes)
         for type in ["text/html", "TEXT/CSS; charset=utf-8", "text/javascript;charset=utf-8", "application/json",
@@ -74,7 +82,7 @@ struct CompressionPolicyTests {
             #expect(types.contains(type), "\(type)")
         }
         for type in ["image/png", "image/jpeg", "font/woff", "font/woff2", "application/octet-stream", "application/zip",
-                     "video/mp4", "application/jsonx", "textual/plain", ""] {
+                     "video/mp4", "application/jsonx", "textual/plain", "", "text", "application/+jsonx"] {
             #expect(!types.contains(type), "\(type)")
         }
         let custom = MediaTypeList(["application/*+yaml", "image/bmp"])

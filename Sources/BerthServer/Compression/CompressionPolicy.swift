@@ -13,11 +13,12 @@ enum CompressionPolicy {
     }
 
     /// - `status` and `fields`: the answer's (a 304 is decided as the 200 it stands for).
+    /// - `contentType`: the media type when `fields` name none (a 304 leaves out its 200's).
     /// - `length`: the body's length, nil for a stream; `streamed`: compressed chunk by chunk.
     /// - `acceptEncoding`: the request's field (RFC 9110 §12.5.3), nil when absent.
     static func decide(
-        status: Int, fields: [(String, String)], length: Int64?, streamed: Bool, acceptEncoding: String?,
-        settings: CompressionSettings
+        status: Int, fields: [(String, String)], contentType: String? = nil, length: Int64?, streamed: Bool,
+        acceptEncoding: String?, settings: CompressionSettings
     ) -> Decision {
         // 206: ranges are of the identity body. 204 and 1xx have no content.
         guard status >= 200, status != 204, status != 206, status != 304 else { return .leave }
@@ -27,7 +28,7 @@ enum CompressionPolicy {
             if length < settings.minLength { return .leave }
             if !streamed && length > CompressionSettings.maxWholeBodyBytes { return .leave }
         }
-        var contentType: String?
+        var contentType = contentType
         for (name, value) in fields {
             if name.caseInsensitiveEquals("content-type") {
                 contentType = value
@@ -48,6 +49,6 @@ enum CompressionPolicy {
     /// RFC 9111 §5.2.2.6: with `no-transform` in Cache-Control, no intermediary or filter may
     /// transform the content.
     static func forbidsTransform(_ cacheControl: String) -> Bool {
-        cacheControl.split(separator: ",").contains { String($0.trimmingSpaces()).caseInsensitiveEquals("no-transform") }
+        cacheControl.listContains("no-transform")
     }
 }

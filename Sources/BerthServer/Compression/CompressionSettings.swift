@@ -44,23 +44,24 @@ final class CompressionSettings: Sendable {
 /// Media types as `type/subtype`, `type/*` or `type/*+suffix` patterns (lowercase), matched
 /// against a Content-Type without its parameters, case-insensitively.
 struct MediaTypeList: Sendable {
-    private let exact: Set<String>
-    /// "text" for `text/*`.
-    private let anySubtype: Set<String>
-    /// ("application", "+json") for `application/*+json`.
+    /// "text/html" for `text/html`.
+    private let exact: [String]
+    /// "text/" for `text/*`.
+    private let anySubtype: [String]
+    /// ("application/", "+json") for `application/*+json`.
     private let suffixes: [(type: String, suffix: String)]
 
     init(_ patterns: [String]) {
-        var exact: Set<String> = [], anySubtype: Set<String> = [], suffixes: [(String, String)] = []
+        var exact: [String] = [], anySubtype: [String] = [], suffixes: [(String, String)] = []
         for pattern in patterns {
             let parts = pattern.lowercased().split(separator: "/", maxSplits: 1)
             guard parts.count == 2 else { continue }
             if parts[1] == "*" {
-                anySubtype.insert(String(parts[0]))
+                anySubtype.append(parts[0] + "/")
             } else if parts[1].hasPrefix("*+") {
-                suffixes.append((String(parts[0]), String(parts[1].dropFirst())))
+                suffixes.append((parts[0] + "/", String(parts[1].dropFirst())))
             } else {
-                exact.insert(pattern.lowercased())
+                exact.append(pattern.lowercased())
             }
         }
         self.exact = exact
@@ -69,21 +70,28 @@ struct MediaTypeList: Sendable {
     }
 
     /// Whether the media type of a Content-Type value (parameters and case aside) is listed.
-    /// Read as bytes: it is asked for every answer that may be compressed.
+    /// Read as bytes in place, against a list of a few dozen patterns at most: it is asked for
+    /// every answer that may be compressed.
     func contains(_ contentType: String) -> Bool {
-        let bytes = contentType.utf8
-        var end = bytes.firstIndex(of: UInt8(ascii: ";")) ?? bytes.endIndex
-        while end > bytes.startIndex, bytes[bytes.index(before: end)] == UInt8(ascii: " ") || bytes[bytes.index(before: end)] == UInt8(ascii: "\t") {
-            end = bytes.index(before: end)
+        var contentType = contentType
+        return contentType.withUTF8 { bytes in
+            var end = 0
+            while end < bytes.count, bytes[end] != UInt8(ascii: ";") { end += 1 }
+            while end > 0, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
+            let essence = UnsafeBufferPointer(rebasing: bytes[..<end])
+            func matches(_ pattern: String, at offset: Int) -> Bool {
+                var pattern = pattern
+                return pattern.withUTF8 { pattern in
+                    offset >= 0 && offset + pattern.count <= essence.count
+                        && String.asciiLowercaseEquals(UnsafeBufferPointer(rebasing: essence[offset..<(offset + pattern.count)]), pattern)
+                }
+            }
+            if self.exact.contains(where: { $0.utf8.count == essence.count && matches($0, at: 0) }) { return true }
+            if self.anySubtype.contains(where: { matches($0, at: 0) }) { return true }
+            return self.suffixes.contains {
+                $0.type.utf8.count + $0.suffix.utf8.count <= essence.count && matches($0.type, at: 0)
+                    && matches($0.suffix, at: essence.count - $0.suffix.utf8.count)
+            }
         }
-        let essence = bytes[..<end]
-        let lowered = essence.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }
-            ? Substring(essence).lowercased() : String(Substring(essence))
-        if self.exact.contains(lowered) { return true }
-        guard let slash = lowered.utf8.firstIndex(of: UInt8(ascii: "/")) else { return false }
-        let type = lowered[..<slash]
-        if self.anySubtype.contains(String(type)) { return true }
-        let subtype = lowered[lowered.utf8.index(after: slash)...]
-        return self.suffixes.contains { $0.type == type && subtype.hasSuffix($0.suffix) }
     }
 }

@@ -33,8 +33,8 @@ enum CompressionFilter {
         if acceptEncoding == nil, message.prepared?.variesOnEncoding ?? Self.variesOnEncoding(message.fields) { return }
         guard let subject = Self.subject(of: message, answered: answered) else { return }
         let decision = CompressionPolicy.decide(
-            status: subject.status, fields: subject.fields, length: subject.length, streamed: subject.length == nil,
-            acceptEncoding: acceptEncoding, settings: settings)
+            status: subject.status, fields: subject.fields, contentType: subject.contentType, length: subject.length,
+            streamed: subject.length == nil, acceptEncoding: acceptEncoding, settings: settings)
         switch decision {
         case .leave:
             return
@@ -53,22 +53,23 @@ enum CompressionFilter {
     }
 
     /// What the decision is about: the answer's status, fields and body length (nil for a
-    /// stream); for a 304, the 200 it stands for. Nil for a body that cannot be compressed
-    /// here (multipart ranges, a file without its source).
+    /// stream); for a 304, the 200 it stands for (a file's media type, which the 304 leaves
+    /// out, from its source). Nil for a body that cannot be compressed here (multipart ranges,
+    /// a file without its source).
     private static func subject(of message: ResponseMessage, answered: ResponseMessage?)
-        -> (status: Int, fields: [(String, String)], length: Int64?)?
+        -> (status: Int, fields: [(String, String)], contentType: String?, length: Int64?)?
     {
         let source = message.variantSource
         if message.status == 304 {
-            if let source { return (200, [("Content-Type", source.contentType)] + message.fields, source.size) }
+            if let source { return (200, message.fields, source.contentType, source.size) }
             guard let answered, answered.status == 200, case .bytes(let buffer) = answered.body else { return nil }
-            return (200, answered.fields, Int64(buffer.readableBytes))
+            return (200, answered.fields, nil, Int64(buffer.readableBytes))
         }
         switch message.body {
-        case .bytes(let buffer): return (message.status, message.fields, Int64(buffer.readableBytes))
-        case .stream: return (message.status, message.fields, nil)
+        case .bytes(let buffer): return (message.status, message.fields, nil, Int64(buffer.readableBytes))
+        case .stream: return (message.status, message.fields, nil, nil)
         // A file, or the HEAD of one (the GET's fields, compressed length included).
-        case .file, .empty: return source.map { (message.status, message.fields, $0.size) }
+        case .file, .empty: return source.map { (message.status, message.fields, nil, $0.size) }
         case .parts: return nil
         }
     }
@@ -165,8 +166,7 @@ enum CompressionFilter {
 
     private static func addingAcceptEncoding(to vary: String) -> String {
         if vary.caseInsensitiveEquals("accept-encoding") { return vary }
-        let names = vary.split(separator: ",").map { String($0.trimmingSpaces()) }
-        if names.contains(where: { $0 == "*" || $0.caseInsensitiveEquals("accept-encoding") }) { return vary }
+        if vary.listContains("accept-encoding") || vary.listContains("*") { return vary }
         return vary.isEmpty ? "Accept-Encoding" : vary + ", Accept-Encoding"
     }
 }

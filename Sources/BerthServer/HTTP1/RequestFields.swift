@@ -58,7 +58,34 @@ extension String {
         }
     }
 
-    private static func asciiLowercaseEquals(_ mine: UnsafeBufferPointer<UInt8>, _ theirs: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether this comma-separated list (a field value, RFC 9110 §5.6.1) has an element equal
+    /// to the lowercase `element`, ignoring ASCII case and the blanks around elements. Read in
+    /// place: Vary and Cache-Control are asked this of answers that may be compressed.
+    func listContains(_ element: String) -> Bool {
+        var list = self
+        var element = element
+        return list.withUTF8 { bytes in
+            element.withUTF8 { wanted in
+                var start = 0
+                while start <= bytes.count {
+                    var end = start
+                    while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                    var lower = start, upper = end
+                    while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
+                    while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
+                    if upper - lower == wanted.count,
+                        Self.asciiLowercaseEquals(UnsafeBufferPointer(rebasing: bytes[lower..<upper]), wanted)
+                    {
+                        return true
+                    }
+                    start = end + 1
+                }
+                return false
+            }
+        }
+    }
+
+    static func asciiLowercaseEquals(_ mine: UnsafeBufferPointer<UInt8>, _ theirs: UnsafeBufferPointer<UInt8>) -> Bool {
         for index in 0..<mine.count {
             let a = mine[index], b = theirs[index]
             if a != b && !(a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") && a | 0x20 == b) { return false }

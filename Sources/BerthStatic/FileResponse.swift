@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 /// One representation of a file: the file itself, or a precompressed sidecar of it.
 struct Representation {
@@ -20,6 +21,12 @@ struct Representation {
     var prepared: PreparedFields? {
         guard coding == nil, let full = file.fullResponse, full.contentType == contentType else { return nil }
         return full
+    }
+
+    /// The fields of a 304 prepared when the file was opened, under the same condition.
+    var preparedNotModified: PreparedFields? {
+        guard coding == nil, let notModified = file.notModifiedResponse, notModified.contentType == contentType else { return nil }
+        return notModified
     }
 
     /// What variants of this representation are made from: the file itself, not a sidecar.
@@ -66,6 +73,15 @@ public final class PreparedFields: Sendable {
         self.init(fields, contentType: profile.contentType, variesOnEncoding: profile.varyOnEncoding, fieldBlock: profile.fieldBlock)
     }
 
+    /// The fields of a 304 of the same file: those a 200 would have had for caching, and no
+    /// content (RFC 9110 §15.4.5). Every revalidation a browser makes gets them.
+    convenience init(notModified profile: Profile, entityTag: String, lastModified: String) {
+        var fields = [("ETag", entityTag), ("Last-Modified", lastModified)]
+        if profile.varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
+        if let cacheControl = profile.cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        self.init(fields, contentType: profile.contentType, variesOnEncoding: profile.varyOnEncoding, fieldBlock: profile.fieldBlock)
+    }
+
     private init(_ fields: [(String, String)], contentType: String, variesOnEncoding: Bool, fieldBlock: FieldBlockEncoder?) {
         var serialized = ByteBuffer()
         for (name, value) in fields {
@@ -86,6 +102,23 @@ public final class PreparedFields: Sendable {
     /// made once per variant and kept with it, not per response.
     public func deriving(_ fields: [(String, String)], variesOnEncoding: Bool) -> PreparedFields {
         PreparedFields(fields, contentType: self.contentType, variesOnEncoding: variesOnEncoding, fieldBlock: self.fieldBlockEncoder)
+    }
+
+    /// Variants of these fields for a coding made on the fly, by coding and level: made by
+    /// `make` the first time and kept with these for as long as they live. For a hot file's
+    /// 304, which a revalidating browser asks for far more often than the file changes.
+    private let variants = Mutex<[(coding: ContentCoding, level: Int, fields: PreparedFields)]>([])
+    /// Codings and levels a route can name are few; beyond this many, variants are made anew.
+    private static let variantSlots = 8
+
+    public func variant(for coding: ContentCoding, level: Int, make: () -> PreparedFields) -> PreparedFields {
+        if let kept = self.variants.withLock({ $0.first { $0.coding == coding && $0.level == level }?.fields }) { return kept }
+        let made = make()
+        self.variants.withLock { variants in
+            guard variants.count < Self.variantSlots, !variants.contains(where: { $0.coding == coding && $0.level == level }) else { return }
+            variants.append((coding, level, made))
+        }
+        return made
     }
 }
 
@@ -130,6 +163,12 @@ struct FileResponder: Sendable {
         case .notModified:
             // §15.4.5: a 304 carries the fields a 200 would have had for caching, and no
             // content (so no Content-Length that would describe one).
+            if let notModified = representation.preparedNotModified {
+                var response = StaticResponse(status: 304, headers: notModified.fields, body: .empty)
+                response.prepared = notModified
+                response.variantSource = representation.variantSource
+                return response
+            }
             var headers: [(String, String)] = []
             headers.reserveCapacity(4)
             headers.append(("ETag", etagText))

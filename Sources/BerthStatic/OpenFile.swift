@@ -53,6 +53,8 @@ final class CachedFile: Sendable {
     /// The fields of a full response in the file's own representation, prepared with the
     /// entry when the opener said how responses look (`profile`).
     let fullResponse: PreparedFields?
+    /// The fields of a 304 of it, prepared likewise.
+    let notModifiedResponse: PreparedFields?
     private let descriptor: CInt
     /// The descriptors handed to event-loop threads, at their memo's `thread`. Kept as long as
     /// the entry, like nginx's per-worker open-file cache: a response then costs no `dup` and
@@ -103,6 +105,7 @@ final class CachedFile: Sendable {
         self.lastModified = lastModified
         self.sizeText = sizeText
         self.fullResponse = profile.map { PreparedFields($0, contentLength: sizeText, entityTag: quoted, lastModified: lastModified) }
+        self.notModifiedResponse = profile.map { PreparedFields(notModified: $0, entityTag: quoted, lastModified: lastModified) }
     }
 
     deinit {

@@ -49,7 +49,7 @@ struct CompressionFilterTests {
     }
 
     /// A hot file's answer carries fields prepared when it was opened; its compressed answer's
-    /// are prepared once, kept with the variant, and the same object answers the next request.
+    /// are prepared once, kept with the file's, and the same object answers the next request.
     @Test func aHotFilesCompressedAnswerIsPreparedOnce() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-variant-\(UInt64.random(in: 0...UInt64.max))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
@@ -77,6 +77,45 @@ struct CompressionFilterTests {
         // Another coding is another variant, with fields of its own.
         let brotli = try #require(answer("br"))
         #expect(brotli.field("content-encoding") == "br" && brotli.prepared != nil && brotli.prepared !== prepared)
+    }
+
+    /// A revalidation of a hot file gets a 304 prepared when the file was opened; the 304 of
+    /// its compressed variant is marked once and kept likewise.
+    @Test func aHotFilesNotModifiedIsPreparedOnce() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("berth-variant-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try Data(Self.html.utf8).write(to: root.appendingPathComponent("page.html"))
+        let site = try StaticSite(options: StaticConfig(root: root.path, cacheControl: "max-age=60"))
+        let variants = VariantCache(capacity: 1 << 20)
+        func answer(_ accept: String?, ifNoneMatch: String) -> ResponseMessage? {
+            let request = StaticRequest(method: "GET", path: "/page.html", originalPath: "/page.html", query: nil,
+                                        headers: StaticRequestHeaders(fields: [("If-None-Match", ifNoneMatch)]))
+            guard case .response(let response) = site.respond(to: request) else { return nil }
+            var message = ResponseMessage(response)
+            CompressionFilter.apply(to: &message, answered: nil, settings: self.settings, acceptEncoding: accept, variants: variants,
+                                    allocator: self.allocator)
+            return message
+        }
+        let full = try #require(answer(nil, ifNoneMatch: "\"none\""))
+        let tag = try #require(full.field("etag"))
+        let plain = try #require(answer(nil, ifNoneMatch: tag))
+        #expect(plain.status == 304 && plain.prepared != nil)
+        #expect(plain.fields.map(\.0) == ["ETag", "Last-Modified", "Vary", "Cache-Control"])
+        #expect(plain.field("etag") == tag && plain.field("last-modified") == full.field("last-modified"))
+        #expect(plain.field("cache-control") == "max-age=60" && plain.field("content-length") == nil)
+        #expect(String(buffer: try #require(plain.prepared).http1) == plain.fields.map { "\($0.0): \($0.1)\r\n" }.joined())
+        let first = try #require(answer("gzip", ifNoneMatch: tag))
+        let second = try #require(answer("gzip, br;q=0.5", ifNoneMatch: String(tag.dropLast()) + "-gzip5\""))
+        #expect(first.status == 304 && second.status == 304)
+        let prepared = try #require(second.prepared)
+        #expect(first.prepared === prepared && prepared !== plain.prepared)
+        #expect(second.field("etag") == String(tag.dropLast()) + "-gzip5\"")
+        #expect(second.field("content-encoding") == nil && second.field("content-length") == nil)
+        #expect(second.field("vary") == "Accept-Encoding" && second.field("cache-control") == "max-age=60")
+        #expect(String(buffer: prepared.http1) == second.fields.map { "\($0.0): \($0.1)\r\n" }.joined())
+        let brotli = try #require(answer("br", ifNoneMatch: tag))
+        #expect(brotli.field("etag") == String(tag.dropLast()) + "-br4\"" && brotli.prepared !== prepared)
     }
 
     @Test func identityAnswersOfCandidatesVary() {

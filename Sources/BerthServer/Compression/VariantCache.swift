@@ -14,22 +14,8 @@ final class VariantCache: Sendable {
         var level: Int
     }
 
-    /// A compressed answer's fields, prepared from those of the file's own 200 (`source`):
-    /// the same source gives the same fields, so a hot file's compressed answers are not
-    /// marked anew on every request.
-    struct MarkedFields {
-        let source: PreparedFields
-        let fields: PreparedFields
-    }
-
-    /// A variant's bytes, and its answer's fields when they were prepared.
-    struct Variant {
-        var bytes: ByteBuffer
-        var marked: MarkedFields?
-    }
-
     private struct Entry {
-        var variant: Variant
+        var bytes: ByteBuffer
         var lastUse: UInt64
     }
 
@@ -49,7 +35,7 @@ final class VariantCache: Sendable {
 
     /// The variant of `source` in `coding` at `level`: cached, or compressed now (and kept when
     /// it fits). Nil when the file cannot be read or compressed.
-    func variant(of source: FileVariantSource, coding: ContentCoding, level: Int, allocator: ByteBufferAllocator) -> Variant? {
+    func variant(of source: FileVariantSource, coding: ContentCoding, level: Int, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let key = Key(identity: source.identity, coding: coding, level: level)
         if let hit = self.lookup(key) { return hit }
         guard let contents = source.contents(),
@@ -61,21 +47,15 @@ final class VariantCache: Sendable {
         var fitted = allocator.buffer(capacity: compressed.readableBytes)
         fitted.writeImmutableBuffer(compressed)
         self.insert(fitted, for: key)
-        return Variant(bytes: fitted)
+        return fitted
     }
 
-    /// Keeps the fields of the variant's answer with it, while it is cached.
-    func keep(_ marked: MarkedFields, for source: FileVariantSource, coding: ContentCoding, level: Int) {
-        let key = Key(identity: source.identity, coding: coding, level: level)
-        self.state.withLock { state in state.entries[key]?.variant.marked = marked }
-    }
-
-    func lookup(_ key: Key) -> Variant? {
+    func lookup(_ key: Key) -> ByteBuffer? {
         self.state.withLock { state in
             guard let entry = state.entries[key] else { return nil }
             state.clock &+= 1
             state.entries[key]?.lastUse = state.clock
-            return entry.variant
+            return entry.bytes
         }
     }
 
@@ -88,9 +68,9 @@ final class VariantCache: Sendable {
         var evicted: [ByteBuffer] = []
         self.state.withLock { state in
             state.clock &+= 1
-            if let old = state.entries.updateValue(Entry(variant: Variant(bytes: bytes), lastUse: state.clock), forKey: key) {
-                state.bytes -= old.variant.bytes.capacity
-                evicted.append(old.variant.bytes)
+            if let old = state.entries.updateValue(Entry(bytes: bytes, lastUse: state.clock), forKey: key) {
+                state.bytes -= old.bytes.capacity
+                evicted.append(old.bytes)
             }
             state.bytes += size
             guard state.bytes > self.capacity else { return }
@@ -98,8 +78,8 @@ final class VariantCache: Sendable {
             for (key, entry) in state.entries.sorted(by: { $0.value.lastUse < $1.value.lastUse }) {
                 if state.bytes <= self.capacity * 7 / 8 { break }
                 state.entries[key] = nil
-                state.bytes -= entry.variant.bytes.capacity
-                evicted.append(entry.variant.bytes)
+                state.bytes -= entry.bytes.capacity
+                evicted.append(entry.bytes)
             }
         }
         _ = evicted

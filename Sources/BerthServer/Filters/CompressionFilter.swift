@@ -96,32 +96,36 @@ enum CompressionFilter {
             return
         }
         var compressed: ByteBuffer?
-        var marked: VariantCache.MarkedFields?
         if let source = message.variantSource {
-            let variant = variants.variant(of: source, coding: coding, level: level, allocator: allocator)
-            compressed = variant?.bytes
-            marked = variant?.marked
+            compressed = variants.variant(of: source, coding: coding, level: level, allocator: allocator)
         } else if case .bytes(let buffer) = message.body {
             compressed = ContentEncoder.compress(buffer, coding: coding, level: level, allocator: allocator)
         }
         // A body that does not shrink goes as it is.
         guard let compressed, Int64(compressed.readableBytes) < length ?? 0 else { return Self.addVary(to: &message) }
         message.body = .bytes(compressed)
-        // A hot file's answer has prepared fields: its compressed answer's are prepared once,
-        // kept with the variant, and reused while the file's own stay the same.
-        guard let prepared = message.prepared, let source = message.variantSource else {
-            return Self.markCompressed(&message, coding: coding, level: level, length: compressed.readableBytes)
-        }
-        if let marked, marked.source === prepared { return message.use(marked.fields) }
         Self.markCompressed(&message, coding: coding, level: level, length: compressed.readableBytes)
-        let fields = prepared.deriving(message.fields, variesOnEncoding: true)
-        variants.keep(.init(source: prepared, fields: fields), for: source, coding: coding, level: level)
-        message.use(fields)
     }
 
-    /// The fields of a compressed answer (or of a 304 standing for one).
+    /// The fields of a compressed answer, or of a 304 standing for one. A hot file's answer
+    /// has prepared fields: its variant's are marked once, prepared in the same forms and kept
+    /// with the file's (the variant of one file at one level always has the same length).
     private static func markCompressed(
         _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int?, notModified: Bool = false
+    ) {
+        guard let prepared = message.prepared, message.variantSource != nil else {
+            return Self.mark(&message, coding: coding, level: level, length: length, notModified: notModified)
+        }
+        let unmarked = message
+        message.use(prepared.variant(for: coding, level: level) {
+            var marking = unmarked
+            Self.mark(&marking, coding: coding, level: level, length: length, notModified: notModified)
+            return prepared.deriving(marking.fields, variesOnEncoding: true)
+        })
+    }
+
+    private static func mark(
+        _ message: inout ResponseMessage, coding: ContentCoding, level: Int, length: Int?, notModified: Bool
     ) {
         var fields: [(String, String)] = []
         fields.reserveCapacity(message.fields.count + 3)

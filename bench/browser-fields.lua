@@ -14,3 +14,7 @@ wrk.headers["Sec-Fetch-Site"] = "same-origin"
 wrk.headers["Sec-Fetch-User"] = "?1"
 wrk.headers["Upgrade-Insecure-Requests"] = "1"
 wrk.headers["Cache-Control"] = "max-age=0"
+-- A reload revalidates: IF_NONE_MATCH (the server's own ETag, as its 200 gave it) and
+-- IF_MODIFIED_SINCE add the validators a browser sends back, so the answers are 304s.
+wrk.headers["If-None-Match"] = os.getenv("IF_NONE_MATCH")
+wrk.headers["If-Modified-Since"] = os.getenv("IF_MODIFIED_SINCE")

@@ -69,15 +69,15 @@ public struct AcceptEncoding: Sendable {
     /// One element: coding [ ";" parameters ], the last `q` parameter giving its weight.
     private mutating func read(element: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) {
         let tokenEnd = Self.index(of: UInt8(ascii: ";"), in: bytes, from: element.lowerBound, to: element.upperBound)
-        let token = Self.trimmed(element.lowerBound..<tokenEnd, of: bytes)
+        let token = bytes.trimmingBlanks(element.lowerBound..<tokenEnd)
         if token.isEmpty { return }
         var quality = 1000
         var start = tokenEnd + 1
         while start <= element.upperBound {
             let end = Self.index(of: UInt8(ascii: ";"), in: bytes, from: start, to: element.upperBound)
             let equals = Self.index(of: UInt8(ascii: "="), in: bytes, from: start, to: end)
-            if equals < end, Self.equals(Self.trimmed(start..<equals, of: bytes), "q", in: bytes) {
-                quality = Self.quality(Self.trimmed((equals + 1)..<end, of: bytes), of: bytes) ?? 0
+            if equals < end, Self.equals(bytes.trimmingBlanks(start..<equals), "q", in: bytes) {
+                quality = Self.quality(bytes.trimmingBlanks((equals + 1)..<end), of: bytes) ?? 0
             }
             start = end + 1
         }
@@ -181,15 +181,6 @@ public struct AcceptEncoding: Sendable {
         var index = start
         while index < end, bytes[index] != byte { index += 1 }
         return index
-    }
-
-    /// `range` without the spaces and tabs around it (OWS).
-    private static func trimmed(_ range: Range<Int>, of bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
-        var lower = range.lowerBound
-        var upper = range.upperBound
-        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
-        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
-        return lower..<upper
     }
 
     /// Whether the bytes in `range` are `lowercase`, ignoring ASCII case (tokens are

@@ -40,11 +40,9 @@ public enum HTTPDate {
     /// `Sun, 06 Nov 1994 08:49:37 GMT`: fixed positions, read as bytes. It is what every
     /// client sends back in If-Modified-Since, so it is tried first and without copies.
     private static func parseIMFFixdate(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var lower = 0, upper = bytes.count
-        while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
-        while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
-        guard upper - lower == 29 else { return nil }
-        let date = UnsafeBufferPointer(rebasing: bytes[lower..<upper])
+        let trimmed = bytes.trimmingBlanks(0..<bytes.count)
+        guard trimmed.count == 29 else { return nil }
+        let date = UnsafeBufferPointer(rebasing: bytes[trimmed])
         func key(_ at: Int) -> UInt32 { UInt32(date[at]) << 16 | UInt32(date[at + 1]) << 8 | UInt32(date[at + 2]) }
         func number(_ at: Int, digits: Int) -> Int? {
             var value = 0

@@ -77,8 +77,7 @@ struct MediaTypeList: Sendable {
         return contentType.withUTF8 { bytes in
             var end = 0
             while end < bytes.count, bytes[end] != UInt8(ascii: ";") { end += 1 }
-            while end > 0, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-            let essence = UnsafeBufferPointer(rebasing: bytes[..<end])
+            let essence = UnsafeBufferPointer(rebasing: bytes[bytes.trimmingBlanks(0..<end)])
             func matches(_ pattern: String, at offset: Int) -> Bool {
                 var pattern = pattern
                 return pattern.withUTF8 { pattern in

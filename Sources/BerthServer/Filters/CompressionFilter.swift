@@ -116,12 +116,13 @@ enum CompressionFilter {
         guard let prepared = message.prepared, message.variantSource != nil else {
             return Self.mark(&message, coding: coding, level: level, length: length, notModified: notModified)
         }
-        let unmarked = message
-        message.use(prepared.variant(for: coding, level: level) {
-            var marking = unmarked
+        // The message is copied only the first time, to mark it.
+        let marked = prepared.variant(for: coding, level: level) {
+            var marking = message
             Self.mark(&marking, coding: coding, level: level, length: length, notModified: notModified)
             return prepared.deriving(marking.fields, variesOnEncoding: true)
-        })
+        }
+        message.use(marked)
     }
 
     private static func mark(

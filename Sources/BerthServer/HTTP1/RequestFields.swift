@@ -70,11 +70,9 @@ extension String {
                 while start <= bytes.count {
                     var end = start
                     while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
-                    var lower = start, upper = end
-                    while lower < upper, bytes[lower] == UInt8(ascii: " ") || bytes[lower] == UInt8(ascii: "\t") { lower += 1 }
-                    while upper > lower, bytes[upper - 1] == UInt8(ascii: " ") || bytes[upper - 1] == UInt8(ascii: "\t") { upper -= 1 }
-                    if upper - lower == wanted.count,
-                        Self.asciiLowercaseEquals(UnsafeBufferPointer(rebasing: bytes[lower..<upper]), wanted)
+                    let element = bytes.trimmingBlanks(start..<end)
+                    if element.count == wanted.count,
+                        Self.asciiLowercaseEquals(UnsafeBufferPointer(rebasing: bytes[element]), wanted)
                     {
                         return true
                     }

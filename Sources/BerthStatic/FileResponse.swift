@@ -50,6 +50,12 @@ public final class PreparedFields: Sendable {
         var cacheControl: String?
         var varyOnEncoding: Bool
         var fieldBlock: FieldBlockEncoder?
+
+        /// The fields a 200 and its 304 share last: `Vary` and `Cache-Control`.
+        func appendCaching(to fields: inout [(String, String)]) {
+            if varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
+            if let cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        }
     }
 
     let contentType: String
@@ -68,8 +74,7 @@ public final class PreparedFields: Sendable {
             ("Content-Type", profile.contentType), ("Content-Length", contentLength), ("ETag", entityTag),
             ("Last-Modified", lastModified), ("Accept-Ranges", "bytes"),
         ]
-        if profile.varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
-        if let cacheControl = profile.cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        profile.appendCaching(to: &fields)
         self.init(fields, contentType: profile.contentType, variesOnEncoding: profile.varyOnEncoding, fieldBlock: profile.fieldBlock)
     }
 
@@ -77,8 +82,7 @@ public final class PreparedFields: Sendable {
     /// content (RFC 9110 §15.4.5). Every revalidation a browser makes gets them.
     convenience init(notModified profile: Profile, entityTag: String, lastModified: String) {
         var fields = [("ETag", entityTag), ("Last-Modified", lastModified)]
-        if profile.varyOnEncoding { fields.append(("Vary", "Accept-Encoding")) }
-        if let cacheControl = profile.cacheControl { fields.append(("Cache-Control", cacheControl)) }
+        profile.appendCaching(to: &fields)
         self.init(fields, contentType: profile.contentType, variesOnEncoding: profile.varyOnEncoding, fieldBlock: profile.fieldBlock)
     }
 

@@ -64,14 +64,16 @@ enum EntityTagCondition {
     /// inside quotes are allowed by the grammar, so the list is split quote-aware. Read as
     /// bytes: it runs for every revalidation a browser sends.
     init(_ header: String) {
-        let bytes = header.utf8
-        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-        if let star = bytes.firstIndex(where: { !blank($0) }), bytes[star] == UInt8(ascii: "*"),
-            bytes[bytes.index(after: star)...].allSatisfy(blank)
-        {
+        var field = header
+        let isAny = field.withUTF8 { bytes in
+            let value = bytes.trimmingBlanks(0..<bytes.count)
+            return value.count == 1 && bytes[value.lowerBound] == UInt8(ascii: "*")
+        }
+        if isAny {
             self = .any
             return
         }
+        let bytes = header.utf8
         var tags: [EntityTag] = []
         var start = bytes.startIndex
         var inQuotes = false

@@ -5,13 +5,7 @@ public enum PercentEncoding {
     /// other than the few that confuse HTML and shells, ":" and "@"); encodes the rest,
     /// including "%", "?" and "#", so the result means exactly the decoded path.
     public static func encodePath(_ path: String) -> String {
-        encode(path, keeping: { Self.pathBytes[Int($0)] })
-    }
-
-    /// The bytes a path keeps as they are: "/" and the path characters of RFC 3986 §3.3. A table,
-    /// since every app request's path is checked against it byte by byte.
-    private static let pathBytes: [Bool] = (0...255).map { value in
-        UInt8(value) == UInt8(ascii: "/") || isPathCharacter(UInt8(value))
+        encode(path, keeping: { $0 == UInt8(ascii: "/") || Self.isPathCharacter($0) })
     }
 
     /// Encodes a single file name for use as a relative link: unreserved characters only, so
@@ -54,8 +48,18 @@ public enum PercentEncoding {
         }
     }
 
+    /// The path characters of RFC 3986 §3.3 (pchar) that need no escape. A switch rather than
+    /// a table: every app request's path is checked byte by byte, and a global table is
+    /// reached through a lazy-initialization check on every use.
     private static func isPathCharacter(_ byte: UInt8) -> Bool {
-        isUnreserved(byte) || Array("!$&()*+,;=:@".utf8).contains(byte)
+        switch byte {
+        case UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "("), UInt8(ascii: ")"),
+            UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"), UInt8(ascii: "="),
+            UInt8(ascii: ":"), UInt8(ascii: "@"):
+            return true
+        default:
+            return isUnreserved(byte)
+        }
     }
 }
 

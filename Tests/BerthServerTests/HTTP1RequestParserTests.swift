@@ -135,4 +135,31 @@ struct HTTP1RequestParserTests {
             return
         }
     }
+
+    /// Keep-alive is read from the Connection fields while the head is parsed: the same
+    /// decisions as NIO's search of the parsed fields, for every case here.
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", true),
+        ("GET / HTTP/1.0\r\nHost: x\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nConnection: close\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nconnection:  Upgrade , CLOSE \r\n\r\n", false),
+        ("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", true),
+        ("GET / HTTP/1.0\r\nConnection: Keep-Alive\t\r\n\r\n", true),
+        ("GET / HTTP/1.0\r\nConnection: upgrade\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nConnection: keep-alive, keep-alive\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", false),
+        ("GET / HTTP/1.0\r\nConnection: closed, keep-alives\r\n\r\n", false),
+        ("GET / HTTP/1.1\r\nConnection: ,,\r\n\r\n", true),
+        ("GET / HTTP/1.1\r\nConnection:\r\n\r\n", true),
+    ])
+    func keepAliveFromTheConnectionFields(request: String, keepsAlive: Bool) throws {
+        var parser = Self.parser()
+        var buffer = ByteBuffer(string: request)
+        guard case .head(let head) = try parser.next(from: &buffer) else {
+            Issue.record("no head in \(request.debugDescription)")
+            return
+        }
+        #expect(parser.keepsAlive == keepsAlive)
+        #expect(parser.keepsAlive == head.isKeepAlive)
+    }
 }

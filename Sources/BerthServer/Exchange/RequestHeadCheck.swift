@@ -118,17 +118,16 @@ struct RequestHeadCheck {
     /// RFC 3986 reg-name / IP-literal characters plus a port; anything else (spaces, slashes,
     /// control bytes) is an invalid Host field value.
     static func isValidHost(_ host: String) -> Bool {
-        // Every request's Host goes through here: a table lookup per byte, in place.
-        if let valid = host.utf8.withContiguousStorageIfAvailable({ bytes in
-            bytes.allSatisfy { Self.hostBytes[Int($0)] }
-        }) {
+        // Every request's Host goes through here: a test per byte, in place.
+        if let valid = host.utf8.withContiguousStorageIfAvailable({ bytes in bytes.allSatisfy(Self.isHostByte) }) {
             return valid
         }
-        return host.utf8.allSatisfy { Self.hostBytes[Int($0)] }
+        return host.utf8.allSatisfy(Self.isHostByte)
     }
 
-    private static let hostBytes: [Bool] = (0...255).map { value in
-        let byte = UInt8(value)
+    /// A function rather than a table: a global table is reached through a lazy-initialization
+    /// check on every use, and the compiler turns this switch into a few range tests.
+    private static func isHostByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"):

@@ -258,7 +258,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
                 self.responding = true
                 // Before the exchange starts: it may answer at once, which ends this phase.
                 self.connectionGuard.progress(.requestHeadReceived(expectsBody: self.parser.isReadingBody))
-                let keepAlive = head.isKeepAlive && !self.connectionGuard.isStopping
+                let keepAlive = self.parser.keepsAlive && !self.connectionGuard.isStopping
                 let (exchange, beginning) = Exchange.forRequest(
                     head: head, generation: self.generation, transport: self, remoteAddress: self.remoteAddress,
                     isSecure: self.isSecure, keepAlive: keepAlive)

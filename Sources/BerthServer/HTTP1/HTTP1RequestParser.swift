@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BerthStatic
 import NIOCore
 import NIOHTTP1
 
@@ -41,6 +42,9 @@ struct HTTP1RequestParser {
     /// An unfinished head longer than this is refused without waiting for its end.
     let maxHeadBytes: Int
     private var state = State.head
+    /// Whether the connection stays open after the last head's request, by its version and
+    /// Connection fields (RFC 9112 §9.3); read while the head was parsed.
+    private(set) var keepsAlive = true
 
     init(maxHeaderBytes: Int, maxHeaderCount: Int, maxHeadBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -68,7 +72,8 @@ struct HTTP1RequestParser {
         while true {
             switch self.state {
             case .head:
-                guard let (head, framing) = try Self.parseHead(from: &buffer, limits: self) else { return nil }
+                guard let (head, framing, connection) = try Self.parseHead(from: &buffer, limits: self) else { return nil }
+                self.keepsAlive = connection.keepsAlive(head.version)
                 switch framing {
                 case .none: self.state = .bodyEnd
                 case .length(let length): self.state = length == 0 ? .bodyEnd : .fixedBody(remaining: length)
@@ -180,8 +185,8 @@ struct HTTP1RequestParser {
 
     /// Parses a complete head at the start of `buffer` and consumes it; nil (consuming
     /// nothing) while its end has not arrived.
-    static func parseHead(from buffer: inout ByteBuffer, limits: HTTP1RequestParser) throws(HTTPParserError) -> (HTTPRequestHead, Framing)? {
-        let result: Result<(HTTPRequestHead, Framing, consumed: Int)?, HTTPParserError> = buffer.withUnsafeReadableBytes { bytes in
+    static func parseHead(from buffer: inout ByteBuffer, limits: HTTP1RequestParser) throws(HTTPParserError) -> (HTTPRequestHead, Framing, ConnectionOption)? {
+        let result: Result<(HTTPRequestHead, Framing, ConnectionOption, consumed: Int)?, HTTPParserError> = buffer.withUnsafeReadableBytes { bytes in
             do throws(HTTPParserError) {
                 return .success(try Self.parseHead(bytes, limits: limits))
             } catch {
@@ -190,10 +195,10 @@ struct HTTP1RequestParser {
         }
         guard let parsed = try result.get() else { return nil }
         buffer.moveReaderIndex(forwardBy: parsed.consumed)
-        return (parsed.0, parsed.1)
+        return (parsed.0, parsed.1, parsed.2)
     }
 
-    private static func parseHead(_ bytes: UnsafeRawBufferPointer, limits: HTTP1RequestParser) throws(HTTPParserError) -> (HTTPRequestHead, Framing, consumed: Int)? {
+    private static func parseHead(_ bytes: UnsafeRawBufferPointer, limits: HTTP1RequestParser) throws(HTTPParserError) -> (HTTPRequestHead, Framing, ConnectionOption, consumed: Int)? {
         var position = 0
         // RFC 9112 §2.2: empty lines before a request line are ignored.
         while position < bytes.count, bytes[position] == UInt8(ascii: "\r") || bytes[position] == UInt8(ascii: "\n") {
@@ -219,6 +224,7 @@ struct HTTP1RequestParser {
         var framing = Framing.none
         var lengths = 0
         var codings = 0
+        var connection = ConnectionOption()
         while true {
             guard let line = try Self.line(in: bytes, from: position) else {
                 if bytes.count > limits.maxHeadBytes { throw .headerOverflow }
@@ -231,6 +237,8 @@ struct HTTP1RequestParser {
             let (name, value) = try Self.field(bytes, line.range)
             fields.append((name, value))
             switch name.utf8.count {
+            case 10 where name.caseInsensitiveEquals("connection"):
+                connection.read(value)
             case 14 where name.caseInsensitiveEquals("content-length"):
                 lengths += 1
                 if lengths == 1, let length = Self.contentLength(value) { framing = .length(length) } else { framing = .unusable }
@@ -243,7 +251,7 @@ struct HTTP1RequestParser {
         }
         if lengths > 0 && codings > 0 { framing = .unusable }
         let head = HTTPRequestHead(version: version, method: method, uri: uri, headers: HTTPHeaders(fields))
-        return (head, framing, position)
+        return (head, framing, connection, position)
     }
 
     /// The line starting at `start`: its bytes without the line end, and where the next
@@ -293,7 +301,8 @@ struct HTTP1RequestParser {
     /// "HTTP/" DIGIT "." DIGIT. Malformed is a bad request (400); a major version other than
     /// 1 is well-formed but not spoken here (`invalidVersion`, 505).
     private static func version(_ bytes: UnsafeRawBufferPointer) throws(HTTPParserError) -> HTTPVersion {
-        guard bytes.count == 8, bytes.starts(with: "HTTP/".utf8), bytes[6] == UInt8(ascii: "."),
+        guard bytes.count == 8, bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "T"), bytes[2] == UInt8(ascii: "T"),
+            bytes[3] == UInt8(ascii: "P"), bytes[4] == UInt8(ascii: "/"), bytes[6] == UInt8(ascii: "."),
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[5]), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[7])
         else { throw .invalidConstant }
         let major = Int(bytes[5] - UInt8(ascii: "0"))
@@ -328,5 +337,46 @@ struct HTTP1RequestParser {
     private static func contentLength(_ value: String) -> Int? {
         guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return Int(value)
+    }
+}
+
+/// What a request's Connection fields say (RFC 9112 §9.3), gathered while its head is parsed
+/// rather than by searching its fields again. `close` wins; a `keep-alive` after another option
+/// is contradictory and closes, as NIO's `HTTPHeaders.isKeepAlive` decides.
+struct ConnectionOption {
+    private enum Said { case nothing, close, keepAlive }
+    private var said = Said.nothing
+
+    /// One Connection field's value: a comma-separated list of options.
+    mutating func read(_ value: String) {
+        var value = value
+        value.withUTF8 { bytes in
+            var start = 0
+            while start < bytes.count {
+                var end = start
+                while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                let option = UnsafeBufferPointer(rebasing: bytes[bytes.trimmingBlanks(start..<end)])
+                if Self.equals(option, "close") {
+                    self.said = .close
+                } else if Self.equals(option, "keep-alive") {
+                    self.said = self.said == .nothing ? .keepAlive : .close
+                }
+                start = end + 1
+            }
+        }
+    }
+
+    /// Without either option, HTTP/1.1 keeps the connection and HTTP/1.0 closes it.
+    func keepsAlive(_ version: HTTPVersion) -> Bool {
+        switch self.said {
+        case .close: return false
+        case .keepAlive: return true
+        case .nothing: return version.major == 1 && version.minor >= 1
+        }
+    }
+
+    private static func equals(_ option: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        option.count == lowercase.utf8CodeUnitCount
+            && lowercase.withUTF8Buffer { String.asciiLowercaseEquals(option, $0) }
     }
 }

@@ -318,11 +318,18 @@ enum AppResponse {
     static func message(
         status: Int, fields: consuming [(String, String)], body: Response.Body, endpoint: AppEndpoint, exchange: Exchange
     ) -> ResponseMessage {
-        if let (name, _) = fields.first(where: { !Self.isFraming($0.0) && !FieldSyntax.isSafeField(name: $0.0, value: $0.1) }) {
-            endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(name)"])
-            return .page(500)
+        // One pass for both rules: every field of every app answer goes through it.
+        var framing = false
+        for index in fields.indices {
+            let (name, value) = fields[index]
+            if Self.isFraming(name) {
+                framing = true
+            } else if !FieldSyntax.isSafeField(name: name, value: value) {
+                endpoint.logger.error("app set an unsafe header", metadata: ["app.name": "\(endpoint.name)", "http.header": "\(name)"])
+                return .page(500)
+            }
         }
-        if fields.contains(where: { Self.isFraming($0.0) }) { fields.removeAll { Self.isFraming($0.0) } }
+        if framing { fields.removeAll { Self.isFraming($0.0) } }
         switch body {
         case .empty:
             if status != 204 && status != 304 { fields.append(("Content-Length", "0")) }

@@ -122,6 +122,10 @@ enum HTTP1RequestFuzz {
                 switch part {
                 case .head(let head):
                     input.require(atHead, "a head arrived in the middle of a request")
+                    // The parser reads the Connection fields as it goes; NIO's search of the
+                    // parsed fields must agree.
+                    input.require(parser.keepsAlive == head.isKeepAlive,
+                                  "keep-alive \(parser.keepsAlive) from the parser, \(head.isKeepAlive) from the fields")
                     outcome.events.append(.head(head, end: end))
                     if checking { track = Self.checkHead(head, bytes: Array(input.bytes[start..<end]), input) }
                 case .body(let slice):
@@ -213,7 +217,7 @@ enum HTTP1RequestFuzz {
     static func parseHead(_ bytes: [UInt8]) -> (HTTPRequestHead, HTTP1RequestParser.Framing)? {
         var buffer = ByteBuffer(bytes: bytes)
         guard let parsed = try? HTTP1RequestParser.parseHead(from: &buffer, limits: Self.unlimited) else { return nil }
-        return buffer.readableBytes == 0 ? parsed : nil
+        return buffer.readableBytes == 0 ? (parsed.0, parsed.1) : nil
     }
 
     /// Names and values in order, exactly as received (HTTPHeaders' own == ignores order).

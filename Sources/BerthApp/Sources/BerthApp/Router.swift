@@ -137,7 +137,7 @@ public struct Router: Sendable {
     /// tree has them: a request whose path is in that form already (see ``isPlainPath(_:)``)
     /// finds such a route with one lookup instead of a walk of the tree. The walk would visit
     /// the same route first, since a literal beats a parameter and a wildcard.
-    private var literalRoutes: [String: MethodRoutes] = [:]
+    private var literalRoutes = LiteralPaths<MethodRoutes>()
     private var middleware: [any Middleware] = []
 
     /// No routes.
@@ -192,7 +192,9 @@ public struct Router: Sendable {
         } else {
             precondition(nodes[node].handlers[method] == nil, "route \(method) \(pattern) is registered twice")
             nodes[node].handlers[method] = route
-            if parameterNames.isEmpty { literalRoutes["/" + segments.joined(separator: "/"), default: MethodRoutes()].add(method, route) }
+            if parameterNames.isEmpty {
+                literalRoutes.update("/" + segments.joined(separator: "/"), default: MethodRoutes()) { $0.add(method, route) }
+            }
         }
     }
 

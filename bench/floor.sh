@@ -6,8 +6,9 @@
 # connection, fixed answers, no parsing, routing or checks. Berth runs on the same event loops,
 # sockets and pipelines, so the CPU per request between the two is Berth's own: parsing, the
 # exchange, routing, the site's file checks, the response head, logs and counters. Cases: a
-# 1 KiB file (Berth and nginx from disk, the floor from memory) and GET /hello (Berth's
-# example app, nginx's `return 200`, the floor's fixed answer).
+# 1 KiB file (Berth and nginx from disk, the floor from memory), a 64 KiB file (the floor from
+# memory, and again as "floor-sendfile" with NIO's `sendfile`, the head a write of its own) and
+# GET /hello (Berth's example app, nginx's `return 200`, the floor's fixed answer).
 #
 # `bench/floor.sh tls` measures HTTPS keep-alive on the 1 KiB file instead: the floor behind one
 # NIOSSLServerHandler (the same TLS handler Berth's connections have), Berth on a `tls: true`
@@ -41,6 +42,7 @@ source "$ROOT/bench/common.sh"
 install_missing wrk nginx
 mkdir -p "$WORK/www" "$WORK/logs" "$WORK/tmp"
 write_1k_page
+[ -f "$WORK/www/64k.bin" ] || head -c 65536 /dev/urandom >"$WORK/www/64k.bin"
 
 BERTH=$(berth_binary)
 mkdir -p "$WORK/floor"
@@ -51,7 +53,7 @@ if [ ! -x "$FLOOR" ] || [ "$ROOT/bench/floor/Sources/NIOFloor/main.swift" -nt "$
   (cd "$WORK/floor" && swift build -c release >"$WORK/logs/floor-build.log" 2>&1) || { tail -20 "$WORK/logs/floor-build.log"; exit 1; }
 fi
 
-SCHEME=http; PATHS="/1k.html /hello"; FLOOR_TLS=()
+SCHEME=http; PATHS="/1k.html /64k.bin /hello"; FLOOR_TLS=()
 if [ "${1:-}" = tls ]; then
   SCHEME=https; PATHS="/1k.html"
   install -m 644 "$ROOT/conf/tls/example-localhost.pem" "$WORK/cert.pem"
@@ -89,16 +91,24 @@ if [ "${FIELDS:-wrk}" = browser ]; then
 fi
 
 declare -A PORT TREE RPS USR SYS
-PORT[nginx]=$NGINX_PORT; PORT[floor]=$FLOOR_PORT; PORT[berth]=$BERTH_PORT
-TREE[nginx]=$NGINX_PID; TREE[floor]=$FLOOR_PID; TREE[berth]=$BERTH_PID
+PORT[nginx]=$NGINX_PORT; PORT[floor]=$FLOOR_PORT; PORT[floor-sendfile]=$FLOOR_PORT; PORT[berth]=$BERTH_PORT
+TREE[nginx]=$NGINX_PID; TREE[floor]=$FLOOR_PID; TREE[floor-sendfile]=$FLOOR_PID; TREE[berth]=$BERTH_PID
+# The servers of a case, and the path each is asked (the floor sends the 64 KiB file with
+# `sendfile` at a path of its own).
+servers() { if [ "$1" = /64k.bin ]; then echo nginx floor floor-sendfile berth; else echo nginx floor berth; fi; }
+url() { # server path
+  local path=$2
+  [ "$1" = floor-sendfile ] && path=/64k.file
+  echo "$SCHEME://127.0.0.1:${PORT[$1]}$path"
+}
 for path in $PATHS; do
-  for server in nginx floor berth; do
-    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "$SCHEME://127.0.0.1:${PORT[$server]}$path" >/dev/null 2>&1  # warm-up
+  for server in $(servers "$path"); do
+    taskset -c "$CLIENT_CPUS" wrk -t1 -c16 -d1s "$(url "$server" "$path")" >/dev/null 2>&1  # warm-up
   done
   for r in $(seq 1 "$ROUNDS"); do
-    for server in nginx floor berth; do
+    for server in $(servers "$path"); do
       read -r u0 s0 < <(cpu_ticks "${TREE[$server]}")
-      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "${WRK_FIELDS[@]}" "$SCHEME://127.0.0.1:${PORT[$server]}$path" 2>&1)
+      out=$(taskset -c "$CLIENT_CPUS" wrk -t1 -c"$CONNS" -d"${DURATION}s" "${WRK_FIELDS[@]}" "$(url "$server" "$path")" 2>&1)
       read -r u1 s1 < <(cpu_ticks "${TREE[$server]}")
       rps=$(awk '/Requests\/sec/{print $2}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
       grep -q "Non-2xx\|Socket errors" <<<"$out" && log "round $r $path $server: errors: $(grep 'Non-2xx\|Socket errors' <<<"$out")"
@@ -113,12 +123,12 @@ med() { echo "$1" | tr ' ' '\n' | grep . | median; }
 echo
 echo "## Berth, the NIO floor and nginx over $SCHEME, $(date -u +%FT%TZ), $THREADS threads/workers, servers on CPU $SERVER_CPUS, wrk on CPU $CLIENT_CPUS, ${ROUNDS}x${DURATION}s, c$CONNS, request fields: ${FIELDS:-wrk}${ACCEPT_ENCODING:+ (Accept-Encoding: $ACCEPT_ENCODING)}"
 echo "## CPU per request: user/system microseconds of the server's processes (medians)"
-printf '%-10s %-7s %10s %9s %12s\n' case server "req/s" "vs nginx" "us user/sys"
+printf '%-10s %-14s %10s %9s %12s\n' case server "req/s" "vs nginx" "us user/sys"
 for path in $PATHS; do
   n=$(med "${RPS[nginx$path]}")
-  for server in nginx floor berth; do
+  for server in $(servers "$path"); do
     q=$(med "${RPS[$server$path]}")
-    printf '%-10s %-7s %10.0f %8.2fx %12s\n' "$path" "$server" "$q" "$(echo "$q / $n" | bc -l)" \
+    printf '%-10s %-14s %10.0f %8.2fx %12s\n' "$path" "$server" "$q" "$(echo "$q / $n" | bc -l)" \
       "$(med "${USR[$server$path]}")/$(med "${SYS[$server$path]}")"
   done
 done

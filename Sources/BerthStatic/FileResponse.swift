@@ -276,10 +276,15 @@ struct FileResponder: Sendable {
     }
 
     /// Small files are sent from memory (a slice, no copy); larger ones as a file segment for
-    /// sendfile. Nil only when no descriptor could be had.
+    /// sendfile, which carries the file's bytes too when it is held in memory (see
+    /// `CachedFile.sendfileAbove`). Nil only when no descriptor could be had.
     private func body(of file: CachedFile, offset: Int64, count: Int64, thread: Int?) -> StaticBody? {
         if count == 0 { return .empty }
         if let contents = file.contents {
+            // Without a descriptor to spare, the bytes in memory serve as well.
+            if file.sendsFromDescriptor, let openFile = file.openFile(forThread: thread) {
+                return .file(openFile, offset: offset, count: count)
+            }
             if offset == 0 && Int(count) == contents.readableBytes { return .bytes(contents) }
             return .bytes(contents.getSlice(at: contents.readerIndex + Int(offset), length: Int(count))!)
         }

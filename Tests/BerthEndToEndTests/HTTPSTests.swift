@@ -24,6 +24,9 @@ struct HTTPSTests {
 
     /// Big enough for several TLS records, HTTP/2 frames and flow-control windows.
     static let big = String(repeating: SiteFixture.digits, count: 2_100)
+    /// Between 32 and 64 KiB: held in memory and sent with `sendfile` on plain sockets, from
+    /// memory on TLS and HTTP/2.
+    static let middling = String(repeating: SiteFixture.digits, count: 48)
 
     /// The site fixture, with a plain and a TLS listener and a certificate on three hosts
     /// (beta.test has none of its own).
@@ -60,6 +63,7 @@ struct HTTPSTests {
     static func start(limits: String = "", listenerTLS: String = "true", http2: Bool = true, alphaTLS: String = "") throws -> BerthProcess {
         var files = SiteFixture.files
         files["alpha/big.txt"] = Self.big
+        files["alpha/middling.txt"] = Self.middling
         return try BerthProcess(yaml: yaml(limits: limits, listenerTLS: listenerTLS, http2: http2, alphaTLS: alphaTLS), files: files)
     }
 
@@ -107,6 +111,10 @@ struct HTTPSTests {
         #expect(big.status == 200 && big.body.count == Self.big.utf8.count && big.text == Self.big)
         let tail = try berth.curl("/big.txt", host: "alpha.test", over: transport, headers: ["Range: bytes=-5"])
         #expect(tail.status == 206 && tail.text == "56789")
+        let middling = try berth.curl("/middling.txt", host: "alpha.test", over: transport)
+        #expect(middling.status == 200 && middling.text == Self.middling)
+        let middle = try berth.curl("/middling.txt", host: "alpha.test", over: transport, headers: ["Range: bytes=1000-1009,-3"])
+        #expect(middle.status == 206 && middle.text.contains("0123456789") && middle.text.contains("789\r\n--"))
 
         // Errors, custom pages, redirects, hidden files.
         let missing = try berth.curl("/nothing", host: "alpha.test", over: transport)

@@ -22,6 +22,38 @@ import BerthConfig
         #expect(response.header("Content-Encoding") == nil)
     }
 
+    /// Files up to 32 KiB are answered from memory; up to 64 KiB with a descriptor for
+    /// `sendfile` that also carries the bytes held in memory (for TLS and HTTP/2); larger ones
+    /// with a descriptor only. Ranges take the same forms. Every answer has the file's bytes.
+    @Test func bodiesBySize() throws {
+        let root = try TemporaryRoot()
+        let sizes = [32 * 1024, 32 * 1024 + 1, 64 * 1024, 64 * 1024 + 1]
+        for size in sizes { try root.write("\(size).bin", bytes: pattern(size)) }
+        let site = try root.site()
+        for size in sizes {
+            let response = try #require(site.get("/\(size).bin"))
+            #expect(response.bodyBytes == pattern(size), "\(size)")
+            let part = try #require(site.get("/\(size).bin", StaticRequestHeaders(range: "bytes=10-99")))
+            #expect(part.status == 206)
+            #expect(part.bodyBytes == Array(pattern(size)[10...99]), "\(size)")
+            for body in [response.body, part.body] {
+                switch body {
+                case .bytes:
+                    #expect(size <= 32 * 1024, "\(size) from memory")
+                case .file(let file, let offset, let count):
+                    #expect(size > 32 * 1024, "\(size) from a descriptor")
+                    #expect((file.contents != nil) == (size <= 64 * 1024), "\(size) held in memory")
+                    if size <= 64 * 1024 {
+                        #expect(file.bytes(offset: offset, count: count).map { Array($0.readableBytesView) }
+                                == Array(pattern(size)[Int(offset)..<Int(offset + count)]))
+                    }
+                default:
+                    Issue.record("\(size): \(body)")
+                }
+            }
+        }
+    }
+
     /// Hot files carry their fields prepared as HTTP/1.1 lines; those must say exactly what
     /// the field list says, for GET and HEAD, with and without caching options.
     @Test func preparedFieldsMatchTheFieldList() throws {

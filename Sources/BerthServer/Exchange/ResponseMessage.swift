@@ -97,6 +97,24 @@ enum ResponseBody {
         }
     }
 
+    /// The same body with the segments of files held in memory as those bytes: for a
+    /// connection that would read a file to send it (TLS, HTTP/2) rather than `sendfile` it.
+    var heldInMemory: ResponseBody {
+        switch self {
+        case .file(let file, let offset, let count):
+            guard let bytes = file.bytes(offset: offset, count: count) else { return self }
+            return .bytes(bytes)
+        case .parts(let parts):
+            guard parts.contains(where: { if case .file(let file, _, _) = $0 { file.contents != nil } else { false } }) else { return self }
+            return .parts(parts.map { part in
+                guard case .file(let file, let offset, let count) = part, let bytes = file.bytes(offset: offset, count: count) else { return part }
+                return .bytes(bytes)
+            })
+        case .empty, .bytes, .stream:
+            return self
+        }
+    }
+
     /// Whether any of the body is sent from an open file (a file region).
     var readsFromFile: Bool {
         switch self {

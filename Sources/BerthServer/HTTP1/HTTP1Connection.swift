@@ -75,6 +75,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard let context else { return }
+        // Over TLS a file is read to be encrypted: one held in memory is not read again.
+        let body = self.isSecure ? body.heldInMemory : body
         if self.isSecure && !self.readsFileRegions && body.readsFromFile {
             // Over TLS a file is read and encrypted, not sent as it is (see `TLSPipeline`).
             do {

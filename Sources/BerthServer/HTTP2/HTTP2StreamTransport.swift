@@ -64,7 +64,8 @@ final class HTTP2StreamTransport: ExchangeTransport {
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
         guard !self.gone else { return }
-        switch body {
+        // Frames are filled by reading files: one held in memory is not read again.
+        switch body.heldInMemory {
         case .empty, .stream:
             _ = self.connection.writeHeaders(head, streamID: self.streamID, endStream: true, stopRequest: self.stopsRequest)
             return

@@ -8,6 +8,10 @@
 //       answers GET /hello (13 bytes) and GET /1k.html (DOCROOT/1k.html), 404 otherwise, on
 //       THREADS event loops (2); over TLS with the PEM certificate and key when given, through
 //       one NIOSSLServerHandler as Berth's connections are: the floor of HTTPS on SwiftNIO.
+//       When DOCROOT/64k.bin exists, GET /64k.bin answers it from memory (head and body in one
+//       buffer, one write) and GET /64k.file with `sendfile` (the head its own write, then a
+//       FileRegion of a descriptor the connection opens once): how NIO sends a 64 KiB file
+//       either way.
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -45,6 +49,15 @@ func answer(status: String, type: String, body: [UInt8]) -> ByteBuffer {
 let hello = answer(status: "200 OK", type: "text/plain", body: Array("Hello, world!".utf8))
 let oneKiB = answer(status: "200 OK", type: "text/html", body: readFile(arguments[2] + "/1k.html"))
 let notFound = answer(status: "404 Not Found", type: "text/plain", body: Array("not found".utf8))
+let sixtyFourKiBPath = arguments[2] + "/64k.bin"
+let sixtyFourKiB: ByteBuffer? = access(sixtyFourKiBPath, R_OK) == 0
+    ? answer(status: "200 OK", type: "application/octet-stream", body: readFile(sixtyFourKiBPath)) : nil
+/// The same file for `sendfile`: its head alone and its size. Each connection opens the file
+/// once: a `NIOFileHandle` allows one user at a time, and two event loops would share one.
+let sixtyFourKiBFile: (head: ByteBuffer, size: Int)? = sixtyFourKiB.map { whole in
+    let size = readFile(sixtyFourKiBPath).count
+    return (whole.getSlice(at: whole.readerIndex, length: whole.readableBytes - size)!, size)
+}
 
 final class FloorHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
@@ -52,6 +65,12 @@ final class FloorHandler: ChannelInboundHandler {
 
     /// Bytes of a head that has not ended yet.
     private var partial: ByteBuffer?
+    /// This connection's descriptor of the 64 KiB file, opened when first sent.
+    private var file: NIOFileHandle?
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        try? self.file?.close()
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var input = self.unwrapInboundIn(data)
@@ -61,7 +80,14 @@ final class FloorHandler: ChannelInboundHandler {
             self.partial = nil
         }
         while let (response, length) = Self.nextHead(in: input) {
-            context.write(self.wrapOutboundOut(response), promise: nil)
+            if response.readableBytes == 0, let file = sixtyFourKiBFile {
+                if self.file == nil { self.file = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: open(sixtyFourKiBPath, O_RDONLY)) }
+                context.write(NIOAny(IOData.byteBuffer(file.head)), promise: nil)
+                context.write(NIOAny(IOData.fileRegion(FileRegion(fileHandle: self.file!, readerIndex: 0, endIndex: file.size))),
+                              promise: nil)
+            } else {
+                context.write(self.wrapOutboundOut(response), promise: nil)
+            }
             input.moveReaderIndex(forwardBy: length)
         }
         if input.readableBytes > 0 { self.partial = input }
@@ -90,6 +116,11 @@ final class FloorHandler: ChannelInboundHandler {
                 response = hello
             } else if length == 8, bytes[pathStart + 1] == UInt8(ascii: "1") {
                 response = oneKiB
+            } else if length == 8, bytes[pathStart + 1] == UInt8(ascii: "6"), let sixtyFourKiB {
+                response = sixtyFourKiB
+            } else if length == 9, bytes[pathStart + 1] == UInt8(ascii: "6"), sixtyFourKiBFile != nil {
+                // An empty buffer stands for the file sent with `sendfile` (see `channelRead`).
+                response = ByteBuffer()
             } else {
                 response = notFound
             }

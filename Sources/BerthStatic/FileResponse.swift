@@ -281,8 +281,9 @@ struct FileResponder: Sendable {
     private func body(of file: CachedFile, offset: Int64, count: Int64, thread: Int?) -> StaticBody? {
         if count == 0 { return .empty }
         if let contents = file.contents {
-            // Without a descriptor to spare, the bytes in memory serve as well.
-            if file.sendsFromDescriptor, let openFile = file.openFile(forThread: thread) {
+            // A file above `CachedFile.sendfileAbove` has a descriptor; without one to spare,
+            // the bytes in memory serve as well.
+            if let openFile = file.openFile(forThread: thread) {
                 return .file(openFile, offset: offset, count: count)
             }
             if offset == 0 && Int(count) == contents.readableBytes { return .bytes(contents) }

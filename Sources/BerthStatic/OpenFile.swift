@@ -78,9 +78,6 @@ final class CachedFile: Sendable {
 
     var size: Int64 { identity.size }
 
-    /// Responses take a descriptor of the file (``openFile(forThread:)``), for `sendfile`.
-    var sendsFromDescriptor: Bool { descriptor >= 0 }
-
     /// Opens `relative` under `root` if it is a regular file, reading it whole when small.
     static func open(_ relative: String, in root: RootDirectory, profile: PreparedFields.Profile? = nil) -> CachedFile? {
         guard let fd = root.openFile(relative) else { return nil }

@@ -105,7 +105,6 @@ enum ResponseBody {
             guard let bytes = file.bytes(offset: offset, count: count) else { return self }
             return .bytes(bytes)
         case .parts(let parts):
-            guard parts.contains(where: { if case .file(let file, _, _) = $0 { file.contents != nil } else { false } }) else { return self }
             return .parts(parts.map { part in
                 guard case .file(let file, let offset, let count) = part, let bytes = file.bytes(offset: offset, count: count) else { return part }
                 return .bytes(bytes)

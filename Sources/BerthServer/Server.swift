@@ -31,7 +31,6 @@ public final class Server: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let generation: SiteGeneration
     private let registry: ConnectionRegistry
-    private let listeners = Mutex<[Channel]>([])
     /// Sockets inherited from the master (`start(inheriting:)`).
     private let sharedListeners = Mutex<[SharedListener]>([])
     private let logger: Logger
@@ -139,54 +138,24 @@ public final class Server: Sendable {
         self.certificateWatch.withLock { $0 = task }
     }
 
-    /// Binds every listener. Throws (and binds nothing) if any address is unavailable.
-    public func start() async throws -> [BoundListener] {
-        var bound: [BoundListener] = []
-        var channels: [Channel] = []
-        for listener in self.config.listeners {
-            do {
-                var bootstrap = self.bootstrap(for: listener)
-                if listener.address.contains(":") {
-                    // "::" must not also claim IPv4: "0.0.0.0" on the same port is its own listener.
-                    bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
-                }
-                let channel = try await bootstrap.bind(host: listener.address, port: listener.port).get()
-                channels.append(channel)
-                bound.append(BoundListener(address: listener.address, port: channel.localAddress?.port ?? listener.port, isSecure: listener.tls))
-            } catch {
-                for channel in channels { try? await channel.close() }
-                throw ListenError(listener: listener, underlying: error)
-            }
-        }
-        self.listeners.withLock { $0 = channels }
-        if let https = bound.first(where: \.isSecure) { self.httpsPort.bound(https.port) }
-        self.watchManagedCertificates()
-        return bound
-    }
-
     /// Serves on listening sockets another process bound: a worker takes over the sockets
     /// its master passed down, one per `config.listeners` entry, in file order. They are
-    /// shared with other workers, so a `SharedListener` accepts on each; every connection
-    /// gets the same pipeline as on a socket `start()` bound, TLS and HTTP/2 included.
+    /// shared with other workers, so a `SharedListener` accepts on each, and every connection
+    /// gets its listener's pipeline, TLS and HTTP/2 included.
     public func start(inheriting sockets: [CInt]) async throws -> [BoundListener] {
         precondition(sockets.count == self.config.listeners.count, "one socket per listener")
         var bound: [BoundListener] = []
         var accepting: [SharedListener] = []
         for (listener, socket) in zip(self.config.listeners, sockets) {
-            let initializer = self.connectionInitializer(for: listener) { channel in
-                // Not registered yet: failing makes the bootstrap close it.
-                channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
-            }
             // ClientBootstrap sets TCP_NODELAY by default.
             var bootstrap = ClientBootstrap(group: self.group)
                 .channelOption(.maxMessagesPerRead, value: 8)
                 .channelOption(.recvAllocator, value: Self.readBuffers)
-                .channelInitializer(initializer)
             if let unsent = Self.unsentBytes(of: listener) {
                 bootstrap = bootstrap.channelOption(TCPOptions.unsentBytes, value: unsent)
             }
             do {
-                let shared = try SharedListener(socket: socket, bootstrap: bootstrap)
+                let shared = try SharedListener(socket: socket, bootstrap: bootstrap, initializer: self.connectionInitializer(for: listener))
                 accepting.append(shared)
                 bound.append(BoundListener(address: listener.address, port: SharedListener.localPort(of: socket) ?? listener.port, isSecure: listener.tls))
             } catch {
@@ -211,57 +180,37 @@ public final class Server: Sendable {
         listener.unsentBytes.map { min($0, Int(CInt.max)) }
     }
 
-    private func bootstrap(for listener: ListenerConfig) -> ServerBootstrap {
-        let bootstrap = ServerBootstrap(group: self.group)
-            .serverChannelOption(.backlog, value: 4096)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // A TCP-level option: `.socketOption(.tcp_nodelay)` would set SOL_SOCKET option 1,
-            // SO_DEBUG, which only root may set.
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 8)
-            .childChannelOption(.recvAllocator, value: Self.readBuffers)
-            .childChannelInitializer(self.connectionInitializer(for: listener) { $0.close() })
-        guard let unsent = Self.unsentBytes(of: listener) else { return bootstrap }
-        return bootstrap.childChannelOption(TCPOptions.unsentBytes, value: unsent)
-    }
-
     /// What every accepted connection of `listener` goes through: admission (the connection
-    /// cap; `refuse` disposes of one over it), then TLS or plain HTTP/1.1.
-    private func connectionInitializer(
-        for listener: ListenerConfig, refuse: @escaping @Sendable (Channel) -> EventLoopFuture<Void>
-    ) -> @Sendable (Channel) -> EventLoopFuture<Void> {
+    /// cap; a connection over it is refused), then TLS or plain HTTP/1.1.
+    private func connectionInitializer(for listener: ListenerConfig) -> SharedListener.Initializer {
         let generation = self.generation
         let registry = self.registry
         if listener.tls {
             // `init` built contexts for the profile of every tls listener.
             let contexts = self.tlsContexts[TLSContexts.Profile(listener)]!
-            return { channel in
-                guard registry.admit(channel) else {
-                    return refuse(channel)
-                }
+            return { channel, _ in
+                guard registry.admit(channel) else { return Self.refuse(channel) }
                 return channel.eventLoop.makeCompletedFuture {
                     try TLSPipeline.configure(channel: channel, contexts: contexts, generation: generation)
                 }
             }
         }
-        return { channel in
-            guard registry.admit(channel) else {
-                return refuse(channel)
-            }
+        return { channel, socket in
+            guard registry.admit(channel) else { return Self.refuse(channel) }
             return channel.eventLoop.makeCompletedFuture {
-                try HTTP1Pipeline.configure(channel, generation: generation, isSecure: false)
+                try HTTP1Pipeline.configure(channel, generation: generation, isSecure: false, socket: socket)
             }
         }
+    }
+
+    /// A connection over the cap: not registered yet, so failing makes the bootstrap close it.
+    private static func refuse(_ channel: Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
     }
 
     /// Stops taking new connections; open ones carry on. The first step of `stop`, on its own
     /// so a worker can tell its master when a newer generation has the sockets to itself.
     public func stopAccepting() async {
-        let listeners = self.listeners.withLock { channels in
-            defer { channels = [] }
-            return channels
-        }
-        for channel in listeners { try? await channel.close() }
         let shared = self.sharedListeners.withLock { all in
             defer { all = [] }
             return all
@@ -334,10 +283,11 @@ public final class Server: Sendable {
 enum HTTP1Pipeline {
     /// `position`: where the connection's handler goes (behind TLS, before the handler that
     /// reports its failures).
-    static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool,
+    /// `socket`: the connection's own socket, on a plain connection.
+    static func configure(_ channel: Channel, generation: SiteGeneration, isSecure: Bool, socket: ConnectionSocket? = nil,
                           position: ChannelPipeline.SynchronousOperations.Position = .last) throws {
         try channel.pipeline.syncOperations.addHandler(
-            HTTP1Connection(generation: generation, isSecure: isSecure, eventLoop: channel.eventLoop), position: position)
+            HTTP1Connection(generation: generation, isSecure: isSecure, socket: socket, eventLoop: channel.eventLoop), position: position)
     }
 }
 

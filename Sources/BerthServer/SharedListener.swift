@@ -17,22 +17,28 @@ import Synchronization
 /// accept queue, every one of them is woken for a connection only one can take, and NIO
 /// treats a wake-up with nothing to accept as a broken invariant (a debug assertion). So a
 /// thread of its own waits here instead, takes what there is, and gives each connection to
-/// the same pipeline a bound listener's connections get (`ClientBootstrap.withConnectedSocket`).
+/// an event loop (`ClientBootstrap.withConnectedSocket`) with its listener's pipeline. The
+/// pipeline learns the connection's descriptor, which NIO does not tell.
 /// Losing the race to another process costs this thread one `accept` that finds nothing.
 final class SharedListener: @unchecked Sendable {
+    /// Sets up an accepted connection's pipeline; it gets the connection's socket too.
+    typealias Initializer = @Sendable (Channel, ConnectionSocket) -> EventLoopFuture<Void>
+
     private let socket: CInt
     private let bootstrap: ClientBootstrap
+    private let initializer: Initializer
     /// Written to stop the thread; the thread owns every descriptor from then on.
     private let wake: (read: CInt, write: CInt)
     private let state = Mutex((closed: false, started: false))
     private let finished = DispatchSemaphore(value: 0)
 
-    init(socket: CInt, bootstrap: ClientBootstrap) throws {
+    init(socket: CInt, bootstrap: ClientBootstrap, initializer: @escaping Initializer) throws {
         var ends: [CInt] = [-1, -1]
         guard pipe(&ends) == 0 else { throw IOError(errnoCode: errno, reason: "pipe") }
         for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         self.socket = socket
         self.bootstrap = bootstrap
+        self.initializer = initializer
         self.wake = (ends[0], ends[1])
         let flags = fcntl(socket, F_GETFL)
         _ = fcntl(socket, F_SETFL, flags | O_NONBLOCK)
@@ -79,7 +85,8 @@ final class SharedListener: @unchecked Sendable {
             accepting: while true {
                 let fd = Self.accept(self.socket)
                 if fd >= 0 {
-                    _ = self.bootstrap.withConnectedSocket(fd)
+                    let (initializer, socket) = (self.initializer, ConnectionSocket(descriptor: fd))
+                    _ = self.bootstrap.channelInitializer { initializer($0, socket) }.withConnectedSocket(fd)
                     continue
                 }
                 switch errno {

@@ -21,6 +21,9 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
 
     private let generation: SiteGeneration
     let isSecure: Bool
+    /// The plain connection's socket, for the cork around a file (nil behind TLS, whose
+    /// records are written whole anyway).
+    private let socket: ConnectionSocket?
     private let connectionGuard: ConnectionGuard
     private var parser: HTTP1RequestParser
     private var writer: HTTP1ResponseWriter
@@ -47,12 +50,13 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
     /// configured, on its event loop, so they are that loop's; the writer's buffers are among them.
     let loopLocals: LoopLocals
 
-    init(generation: SiteGeneration, isSecure: Bool, eventLoop: EventLoop) {
+    init(generation: SiteGeneration, isSecure: Bool, socket: ConnectionSocket? = nil, eventLoop: EventLoop) {
         let limits = generation.limits
         self.eventLoop = eventLoop
         self.generation = generation
         self.connectionGuard = ConnectionGuard(limits: limits)
         self.isSecure = isSecure
+        self.socket = isSecure ? nil : socket
         self.parser = HTTP1RequestParser(maxHeaderBytes: limits.headerBytes, maxHeaderCount: limits.headerCount, maxHeadBytes: limits.maxHeadBytes)
         self.loopLocals = LoopLocals.current
         self.writer = HTTP1ResponseWriter(serverName: generation.serverName, buffers: self.loopLocals.responseBuffers)
@@ -93,15 +97,12 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         // A head before a file region is its own write, then the file its own `sendfile`:
         // corked, they leave in the same segments instead of the head as a packet of its own
         // (nginx's `tcp_nopush`). Over TLS the file is read and encrypted with the head.
-        let corked = sendsFile && !self.isSecure && Self.setCork(true, on: context.channel)
+        // The descriptor is the connection's only while the channel is open (see `ConnectionSocket`).
+        let cork = sendsFile ? self.socket : nil
+        if let cork, context.channel.isActive { cork.cork(true) }
         self.writer.flush(context: context)
-        if corked { _ = Self.setCork(false, on: context.channel) }
+        if let cork, context.channel.isActive { cork.cork(false) }
         exchange.responseHandedOver()
-    }
-
-    /// Whether the cork was set (or taken out); a socket that refuses just sends as it would.
-    private static func setCork(_ on: Bool, on channel: Channel) -> Bool {
-        (try? channel.syncOptions?.setOption(TCPOptions.cork, value: on ? 1 : 0)) != nil
     }
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {

@@ -17,6 +17,8 @@ import Glibc
 /// `FileRegion` built from ``handle`` has been written.
 public final class OpenFile: Sendable {
     public let handle: NIOFileHandle
+    /// The handle's descriptor, for a caller that sends the file itself.
+    public let descriptor: CInt
     /// Size of the file when it was opened; every range handed out lies within it.
     public let size: Int64
     /// The whole file, when it is small enough to be kept in memory (≤ 64 KiB). Only files
@@ -27,6 +29,7 @@ public final class OpenFile: Sendable {
 
     init(descriptor: CInt, size: Int64, contents: ByteBuffer?) {
         handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: descriptor)
+        self.descriptor = descriptor
         self.size = size
         self.contents = contents
     }

@@ -18,6 +18,51 @@ struct HTTP1ProtocolTests {
         #expect(try connection.readResponse().status == 200)
     }
 
+    /// Complete responses go to the socket directly; when it is full (a client that reads
+    /// slowly), what it did not take waits in NIO's queue, and the responses behind it must
+    /// wait there too. Pipelined answers of every body form (a file sent whole or in part by
+    /// `sendfile`, bytes behind their head or after it) reach a client with a small receive
+    /// window, which reads only once it sent every request, whole and in order.
+    @Test func responsesToASlowReaderStayWholeAndInOrder() throws {
+        let sizes = [2 * 1024 * 1024, 20_000, 900, 48_000, 2 * 1024 * 1024 + 7, 0]
+        var files: [String: String] = [:]
+        for (index, size) in sizes.enumerated() { files["site/\(index).txt"] = Self.numbered(size, seed: index) }
+        let berth = try BerthProcess(yaml: """
+            listen:
+              - { address: 127.0.0.1, port: 0 }
+            threads: 1
+            logs: { error: stderr, access: off }
+            hosts:
+              local.test:
+                default: true
+                static: site
+            """, files: files)
+        let connection = try RawConnection(port: berth.port, timeout: 30, receiveBuffer: 4096)
+        try connection.send(sizes.indices.map { "GET /\($0).txt HTTP/1.1\r\nHost: local.test\r\n\r\n" }.joined())
+        for (index, size) in sizes.enumerated() {
+            let response = try connection.readResponse()
+            #expect(response.status == 200)
+            #expect(response.body.count == size, "response \(index)")
+            #expect(response.text == Self.numbered(size, seed: index), "response \(index)")
+        }
+        // The queue drained: the connection answers as before.
+        try connection.send("GET /2.txt HTTP/1.1\r\nHost: local.test\r\n\r\n")
+        #expect(try connection.readResponse().text == Self.numbered(900, seed: 2))
+    }
+
+    /// `size` bytes of numbered lines, different for each `seed`: a body cut, doubled or
+    /// swapped with another shows.
+    private static func numbered(_ size: Int, seed: Int) -> String {
+        var text = ""
+        text.reserveCapacity(size + 32)
+        var line = 0
+        while text.utf8.count < size {
+            text += "\(seed)-\(line)\n"
+            line += 1
+        }
+        return String(text.utf8.prefix(size))!
+    }
+
     @Test func connectionCloseAndHTTP10() throws {
         let berth = try SiteFixture.start()
         let closing = try RawConnection(port: berth.port)

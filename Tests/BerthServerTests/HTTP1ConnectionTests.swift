@@ -1,4 +1,7 @@
 import BerthConfig
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -102,5 +105,75 @@ struct HTTP1ConnectionTests {
         try closing.writeInbound(ByteBuffer(string: "GET /old HTTP/1.0\r\n\r\n"))
         closing.embeddedEventLoop.run()
         #expect(try output(closing).contains("Connection: close\r\n"))
+    }
+
+    /// A plain connection sends its responses on the socket itself. When the socket did not
+    /// take one, the rest waits in NIO's queue, and the responses after it go there too, even
+    /// once the socket has room again: nothing may overtake bytes still queued. Once the
+    /// queue has drained, responses go to the socket again.
+    @Test func responsesWaitBehindWhatNIOStillHolds() throws {
+        var ends: [CInt] = [-1, -1]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &ends) == 0)
+        let (server, client) = (ends[0], ends[1])
+        defer { close(server); close(client) }
+        for fd in ends { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        // A socket that takes nothing more, as a client that does not read leaves it.
+        let filler = [UInt8](repeating: UInt8(ascii: "."), count: 4096)
+        while write(server, filler, filler.count) > 0 {}
+
+        let held = HeldWrites()
+        let channel = EmbeddedChannel(handler: held)
+        try HTTP1Pipeline.configure(channel, generation: generation(), isSecure: false, socket: ConnectionSocket(descriptor: server))
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+
+        try channel.writeInbound(ByteBuffer(string: "GET /first HTTP/1.1\r\nHost: site.test\r\n\r\n"))
+        channel.embeddedEventLoop.run()
+        #expect(held.text.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "the socket was full: the answer went to NIO")
+
+        // The client reads: the socket has room, but NIO still holds the first answer.
+        #expect(Self.drain(client).allSatisfy { $0 == UInt8(ascii: ".") })
+        try channel.writeInbound(ByteBuffer(string: "GET /second HTTP/1.1\r\nHost: site.test\r\n\r\n"))
+        channel.embeddedEventLoop.run()
+        #expect(Self.drain(client).isEmpty, "the second answer did not overtake the first")
+        #expect(held.text.components(separatedBy: "HTTP/1.1 404 Not Found\r\n").count == 3)
+
+        held.leave()
+        channel.embeddedEventLoop.run()
+        try channel.writeInbound(ByteBuffer(string: "GET /third HTTP/1.1\r\nHost: site.test\r\n\r\n"))
+        channel.embeddedEventLoop.run()
+        let direct = String(decoding: Self.drain(client), as: UTF8.self)
+        #expect(direct.hasPrefix("HTTP/1.1 404 Not Found\r\n") && direct.hasSuffix("<p>custom</p>"), "\(direct)")
+    }
+
+    /// Everything a non-blocking socket has to read now.
+    private static func drain(_ fd: CInt) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            guard count > 0 else { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+}
+
+/// Writes that reach the channel's head and stay there, as on a socket that does not drain,
+/// until `leave()`: their promises complete then.
+private final class HeldWrites: ChannelOutboundHandler {
+    typealias OutboundIn = IOData
+    private var promises: [EventLoopPromise<Void>] = []
+    private(set) var text = ""
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .byteBuffer(let buffer) = self.unwrapOutboundIn(data) { self.text += String(buffer: buffer) }
+        if let promise { self.promises.append(promise) }
+    }
+
+    func flush(context: ChannelHandlerContext) {}
+
+    func leave() {
+        let promises = self.promises
+        self.promises = []
+        for promise in promises { promise.succeed() }
     }
 }

@@ -10,7 +10,9 @@ import NIOHTTP1
 ///   then the next request waits, in the read buffer, and reading from the socket pauses, so a
 ///   client cannot queue unbounded work. Responses therefore leave in order.
 /// - Writes are coalesced: a head and a small body leave as one buffer, so a small response is
-///   one `write(2)`.
+///   one `send(2)`. On a plain connection a complete response goes to the socket directly, a
+///   file by `sendfile(2)` behind its head; only what the socket does not take, streams and
+///   answers in parts go through NIO's write queue (see `send(_:on:context:)`).
 /// - After a response that announces `Connection: close`, or malformed input, nothing more is
 ///   parsed.
 ///
@@ -21,9 +23,12 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
 
     private let generation: SiteGeneration
     let isSecure: Bool
-    /// The plain connection's socket, for the cork around a file (nil behind TLS, whose
-    /// records are written whole anyway).
+    /// The plain connection's socket, which complete responses are sent on directly (nil
+    /// behind TLS, whose handler writes the records).
     private let socket: ConnectionSocket?
+    /// Writes through NIO's queue, on a plain connection, that have not all left: while there
+    /// are any, responses go the same way.
+    private var writesInNIO = 0
     private let connectionGuard: ConnectionGuard
     private var parser: HTTP1RequestParser
     private var writer: HTTP1ResponseWriter
@@ -75,6 +80,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         var out = self.allocator.buffer(capacity: 32)
         out.writeStaticString("HTTP/1.1 100 Continue\r\n\r\n")
         context.writeAndFlush(self.wrapOutboundOut(.byteBuffer(out)), promise: nil)
+        self.noteWritesInNIO(context: context)
     }
 
     func writeResponse(_ head: ResponseHead, body: ResponseBody, exchange: Exchange) {
@@ -93,16 +99,92 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         }
         self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
-        let sendsFile = self.writer.write(body, context: context)
-        // A head before a file region is its own write, then the file its own `sendfile`:
-        // corked, they leave in the same segments instead of the head as a packet of its own
-        // (nginx's `tcp_nopush`). Over TLS the file is read and encrypted with the head.
         // The descriptor is the connection's only while the channel is open (see `ConnectionSocket`).
-        let cork = sendsFile ? self.socket : nil
-        if let cork, context.channel.isActive { cork.cork(true) }
-        self.writer.flush(context: context)
-        if let cork, context.channel.isActive { cork.cork(false) }
+        if let socket = self.socket, self.writesInNIO == 0, context.channel.isActive,
+           let direct = DirectBody(self.writer.coalesce(body)) {
+            self.send(direct, on: socket, context: context)
+        } else {
+            let sendsFile = self.writer.write(body, context: context)
+            // A head before a file region is its own write, then the file its own `sendfile`:
+            // corked, they leave in the same segments instead of the head as a packet of its
+            // own (nginx's `tcp_nopush`). Over TLS the file is read and encrypted with the head.
+            let cork = sendsFile ? self.socket : nil
+            if let cork, context.channel.isActive { cork.cork(true) }
+            self.writer.flush(context: context)
+            if let cork, context.channel.isActive { cork.cork(false) }
+            self.noteWritesInNIO(context: context)
+        }
         exchange.responseHandedOver()
+    }
+
+    /// Sends a response on the socket itself: the head (and a small body behind it) in one
+    /// `send`, a larger body in a second one or by `sendfile`, the head marked `MSG_MORE` so
+    /// that both share segments. What the socket does not take goes through NIO, which sends it
+    /// as the socket drains.
+    private func send(_ body: DirectBody, on socket: ConnectionSocket, context: ChannelHandlerContext) {
+        // `writeHead` left the head there.
+        guard var head = self.writer.take() else { return }
+        guard let sent = socket.send(head, more: !body.isNone) else { return self.connectionBroke() }
+        guard sent == head.readableBytes else {
+            head.moveReaderIndex(forwardBy: sent)
+            return self.queue(head, then: body, context: context)
+        }
+        self.writer.sent(head)
+        switch body {
+        case .none:
+            return
+        case .bytes(var bytes):
+            guard let sent = socket.send(bytes, more: false) else { return self.connectionBroke() }
+            guard sent == bytes.readableBytes else {
+                bytes.moveReaderIndex(forwardBy: sent)
+                return self.queue(nil, then: .bytes(bytes), context: context)
+            }
+        case .file(let file, let offset, let count):
+            guard let sent = socket.sendFile(file.descriptor, offset: offset, count: count).map(Int64.init) else {
+                return self.connectionBroke()
+            }
+            guard sent == count else {
+                return self.queue(nil, then: .file(file, offset: offset + sent, count: count - sent), context: context)
+            }
+        }
+    }
+
+    /// What the socket did not take, written through NIO, which sends it when the socket drains.
+    private func queue(_ head: ByteBuffer?, then body: DirectBody, context: ChannelHandlerContext) {
+        if let head { context.write(NIOAny(IOData.byteBuffer(head)), promise: nil) }
+        var file: OpenFile?
+        switch body {
+        case .none:
+            break
+        case .bytes(let bytes):
+            context.write(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
+        case .file(let open, let offset, let count):
+            file = open
+            let region = FileRegion(fileHandle: open.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
+            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
+        }
+        context.flush()
+        self.noteWritesInNIO(context: context, keeping: file)
+    }
+
+    /// Writes went through NIO's queue (the socket was full; an answer in parts, a stream, a
+    /// "100 Continue"): later responses follow them there until they have left, so that no
+    /// bytes overtake others. `file`, whose region is among them, stays open until then.
+    private func noteWritesInNIO(context: ChannelHandlerContext, keeping file: OpenFile? = nil) {
+        guard self.socket != nil else { return }
+        self.writesInNIO += 1
+        self.writer.whenWritten(context: context) { [self] in
+            withExtendedLifetime(file) {}
+            self.writesInNIO -= 1
+        }
+    }
+
+    /// The response cannot be completed (a direct send failed, as a write through NIO would
+    /// have): the connection is over.
+    private func connectionBroke() {
+        self.acceptsRequests = false
+        self.failed = true
+        self.context?.close(promise: nil)
     }
 
     func startStream(_ head: ResponseHead, exchange: Exchange) {
@@ -111,6 +193,7 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         if head.closes { self.acceptsRequests = false }
         // The head goes out now, so the client sees it before the first chunk.
         self.writer.flush(context: context)
+        self.noteWritesInNIO(context: context)
     }
 
     func writeChunk(_ chunk: ByteBuffer) -> EventLoopFuture<Void> {
@@ -124,13 +207,12 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         guard let context else { return }
         self.writer.endChunks(context: context)
         self.writer.flush(context: context)
+        self.noteWritesInNIO(context: context)
         exchange.responseHandedOver()
     }
 
     func abort(exchange: Exchange) {
-        self.acceptsRequests = false
-        self.failed = true
-        self.context?.close(promise: nil)
+        self.connectionBroke()
     }
 
     /// The handshake's 101 goes out, then the WebSocket handlers take this connection's place
@@ -354,5 +436,27 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         guard pause != self.readsPaused else { return }
         self.readsPaused = pause
         try? context.channel.syncOptions?.setOption(ChannelOptions.autoRead, value: !pause)
+    }
+}
+
+/// What follows a head sent directly: nothing, bytes, or a range of a file. An answer in parts
+/// or a stream is written through NIO.
+private enum DirectBody {
+    case none
+    case bytes(ByteBuffer)
+    case file(OpenFile, offset: Int64, count: Int64)
+
+    init?(_ body: ResponseBody) {
+        switch body {
+        case .empty: self = .none
+        case .bytes(let bytes): self = bytes.readableBytes > 0 ? .bytes(bytes) : .none
+        case .file(let file, let offset, let count): self = count > 0 ? .file(file, offset: offset, count: count) : .none
+        case .parts, .stream: return nil
+        }
+    }
+
+    var isNone: Bool {
+        if case .none = self { return true }
+        return false
     }
 }

@@ -63,13 +63,10 @@ struct HTTP1ResponseWriter {
         switch body {
         case .empty, .stream:
             return false
-        case .bytes(var buffer):
-            if self.pending != nil && buffer.readableBytes <= Self.coalescingLimit {
-                self.pending!.writeBuffer(&buffer)
-            } else {
-                self.writePending(context: context, promise: nil)
-                context.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
-            }
+        case .bytes:
+            guard case .bytes(let alone) = self.coalesce(body) else { return false }
+            self.writePending(context: context, promise: nil)
+            context.write(NIOAny(IOData.byteBuffer(alone)), promise: nil)
             return false
         case .file(let file, let offset, let count):
             self.writePending(context: context, promise: nil)
@@ -93,6 +90,25 @@ struct HTTP1ResponseWriter {
             }
             return sendsFile
         }
+    }
+
+    /// A body small enough to travel behind its head is copied there (`.empty` is left);
+    /// any other is left to be written on its own.
+    mutating func coalesce(_ body: ResponseBody) -> ResponseBody {
+        guard case .bytes(var buffer) = body, self.pending != nil, buffer.readableBytes <= Self.coalescingLimit else { return body }
+        self.pending!.writeBuffer(&buffer)
+        return .empty
+    }
+
+    /// The bytes written so far (a head, and a small body behind it), taken to be sent
+    /// without NIO; hand the buffer back with `sent(_:)` once the socket took it.
+    mutating func take() -> ByteBuffer? {
+        self.pending.take()
+    }
+
+    /// A buffer from `take()` the socket took whole: its storage serves the next response.
+    func sent(_ buffer: ByteBuffer) {
+        self.buffers.keep(buffer)
     }
 
     /// One chunk of a streamed body, flushed; the future completes when the socket took it.

@@ -149,34 +149,22 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         }
     }
 
-    /// What the socket did not take, written through NIO, which sends it when the socket drains.
+    /// What the socket did not take, written through NIO, which sends it when the socket drains
+    /// (a file region keeps its file open until then).
     private func queue(_ head: ByteBuffer?, then body: DirectBody, context: ChannelHandlerContext) {
         if let head { context.write(NIOAny(IOData.byteBuffer(head)), promise: nil) }
-        var file: OpenFile?
-        switch body {
-        case .none:
-            break
-        case .bytes(let bytes):
-            context.write(NIOAny(IOData.byteBuffer(bytes)), promise: nil)
-        case .file(let open, let offset, let count):
-            file = open
-            let region = FileRegion(fileHandle: open.handle, readerIndex: Int(offset), endIndex: Int(offset + count))
-            context.write(NIOAny(IOData.fileRegion(region)), promise: nil)
-        }
-        context.flush()
-        self.noteWritesInNIO(context: context, keeping: file)
+        self.writer.write(body.responseBody, context: context)
+        self.writer.flush(context: context)
+        self.noteWritesInNIO(context: context)
     }
 
     /// Writes went through NIO's queue (the socket was full; an answer in parts, a stream, a
     /// "100 Continue"): later responses follow them there until they have left, so that no
-    /// bytes overtake others. `file`, whose region is among them, stays open until then.
-    private func noteWritesInNIO(context: ChannelHandlerContext, keeping file: OpenFile? = nil) {
+    /// bytes overtake others.
+    private func noteWritesInNIO(context: ChannelHandlerContext) {
         guard self.socket != nil else { return }
         self.writesInNIO += 1
-        self.writer.whenWritten(context: context) { [self] in
-            withExtendedLifetime(file) {}
-            self.writesInNIO -= 1
-        }
+        self.writer.whenWritten(context: context) { [self] in self.writesInNIO -= 1 }
     }
 
     /// The response cannot be completed (a direct send failed, as a write through NIO would
@@ -458,5 +446,13 @@ private enum DirectBody {
     var isNone: Bool {
         if case .none = self { return true }
         return false
+    }
+
+    var responseBody: ResponseBody {
+        switch self {
+        case .none: return .empty
+        case .bytes(let bytes): return .bytes(bytes)
+        case .file(let file, let offset, let count): return .file(file, offset: offset, count: count)
+        }
     }
 }

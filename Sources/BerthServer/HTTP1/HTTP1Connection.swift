@@ -12,7 +12,7 @@ import NIOHTTP1
 /// - Writes are coalesced: a head and a small body leave as one buffer, so a small response is
 ///   one `send(2)`. On a plain connection a complete response goes to the socket directly, a
 ///   file by `sendfile(2)` behind its head; only what the socket does not take, streams and
-///   answers in parts go through NIO's write queue (see `send(_:on:context:)`).
+///   the parts of multipart answers go through NIO's write queue (see `send(_:on:context:)`).
 /// - After a response that announces `Connection: close`, or malformed input, nothing more is
 ///   parsed.
 ///
@@ -100,9 +100,8 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
         self.writer.writeHead(head, version: exchange.head?.version ?? .http1_1, allocator: self.allocator, body: body)
         if head.closes { self.acceptsRequests = false }
         // The descriptor is the connection's only while the channel is open (see `ConnectionSocket`).
-        if let socket = self.socket, self.writesInNIO == 0, context.channel.isActive,
-           let direct = DirectBody(self.writer.coalesce(body)) {
-            self.send(direct, on: socket, context: context)
+        if let socket = self.socket, self.writesInNIO == 0, context.channel.isActive {
+            self.send(self.writer.coalesce(body), on: socket, context: context)
         } else {
             let sendsFile = self.writer.write(body, context: context)
             // A head before a file region is its own write, then the file its own `sendfile`:
@@ -120,19 +119,21 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
     /// Sends a response on the socket itself: the head (and a small body behind it) in one
     /// `send`, a larger body in a second one or by `sendfile`, the head marked `MSG_MORE` so
     /// that both share segments. What the socket does not take goes through NIO, which sends it
-    /// as the socket drains.
-    private func send(_ body: DirectBody, on socket: ConnectionSocket, context: ChannelHandlerContext) {
+    /// as the socket drains; so does an answer in parts, behind its head.
+    private func send(_ body: ResponseBody, on socket: ConnectionSocket, context: ChannelHandlerContext) {
         // `writeHead` left the head there.
         guard var head = self.writer.take() else { return }
-        guard let sent = socket.send(head, more: !body.isNone) else { return self.connectionBroke() }
+        guard let sent = socket.send(head, more: body.count != 0) else { return self.connectionBroke() }
         guard sent == head.readableBytes else {
             head.moveReaderIndex(forwardBy: sent)
             return self.queue(head, then: body, context: context)
         }
         self.writer.sent(head)
         switch body {
-        case .none:
+        case .empty:
             return
+        case .parts, .stream:
+            self.queue(nil, then: body, context: context)
         case .bytes(var bytes):
             guard let sent = socket.send(bytes, more: false) else { return self.connectionBroke() }
             guard sent == bytes.readableBytes else {
@@ -151,9 +152,9 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
 
     /// What the socket did not take, written through NIO, which sends it when the socket drains
     /// (a file region keeps its file open until then).
-    private func queue(_ head: ByteBuffer?, then body: DirectBody, context: ChannelHandlerContext) {
+    private func queue(_ head: ByteBuffer?, then body: ResponseBody, context: ChannelHandlerContext) {
         if let head { context.write(NIOAny(IOData.byteBuffer(head)), promise: nil) }
-        self.writer.write(body.responseBody, context: context)
+        self.writer.write(body, context: context)
         self.writer.flush(context: context)
         self.noteWritesInNIO(context: context)
     }
@@ -427,32 +428,3 @@ final class HTTP1Connection: ChannelInboundHandler, RemovableChannelHandler, Exc
     }
 }
 
-/// What follows a head sent directly: nothing, bytes, or a range of a file. An answer in parts
-/// or a stream is written through NIO.
-private enum DirectBody {
-    case none
-    case bytes(ByteBuffer)
-    case file(OpenFile, offset: Int64, count: Int64)
-
-    init?(_ body: ResponseBody) {
-        switch body {
-        case .empty: self = .none
-        case .bytes(let bytes): self = bytes.readableBytes > 0 ? .bytes(bytes) : .none
-        case .file(let file, let offset, let count): self = count > 0 ? .file(file, offset: offset, count: count) : .none
-        case .parts, .stream: return nil
-        }
-    }
-
-    var isNone: Bool {
-        if case .none = self { return true }
-        return false
-    }
-
-    var responseBody: ResponseBody {
-        switch self {
-        case .none: return .empty
-        case .bytes(let bytes): return .bytes(bytes)
-        case .file(let file, let offset, let count): return .file(file, offset: offset, count: count)
-        }
-    }
-}
